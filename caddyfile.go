@@ -1,0 +1,200 @@
+package caddyrooms
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("rooms", parseCaddyfile)
+	// after the authentication handlers, so their placeholders are set;
+	// before encode, handle and the responders, so that a top-level `rooms
+	// /ws` takes its handshakes and passes every other request on
+	httpcaddyfile.RegisterDirectiveOrder("rooms", httpcaddyfile.After, "forward_auth")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var r Handler
+	err := r.UnmarshalCaddyfile(h.Dispenser)
+	return &r, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	rooms [<matcher>] {
+//		room              <template>
+//		protocol          json|raw
+//		user              <template>
+//		hub               <name>
+//		origins           <origin...>
+//		max_message_size  <size>
+//		max_rooms         <n>
+//		max_members       <n>
+//		rate_limit        <per_second> [<burst>]
+//		send_queue        <n>
+//		slow_client       disconnect|drop_oldest
+//		write_timeout     <duration>
+//		ping_interval     <duration>
+//		pong_timeout      <duration>
+//		presence          on|off
+//		max_errors        <n>
+//	}
+//
+// Every option is optional; see the Handler fields for defaults.
+func (r *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		if err := r.unmarshalOption(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
+	opt := d.Val()
+	switch opt {
+	case "room":
+		return oneString(d, &r.Room)
+	case "user":
+		return oneString(d, &r.User)
+	case "hub":
+		return oneString(d, &r.Hub)
+	case "protocol":
+		return oneOf(d, &r.Protocol, "json", "raw")
+	case "slow_client":
+		return oneOf(d, &r.SlowClient, "disconnect", "drop_oldest")
+	case "origins":
+		r.Origins = d.RemainingArgs()
+		if len(r.Origins) == 0 {
+			return d.ArgErr()
+		}
+	case "max_message_size":
+		return oneSize(d, &r.MaxMessageSize)
+	case "max_rooms":
+		return oneInt(d, &r.MaxRooms, 1)
+	case "max_members":
+		return oneInt(d, &r.MaxMembers, 0)
+	case "send_queue":
+		return oneInt(d, &r.SendQueue, 1)
+	case "max_errors":
+		return oneInt(d, &r.MaxErrors, -1)
+	case "rate_limit":
+		return r.unmarshalRate(d)
+	case "write_timeout":
+		return oneDuration(d, &r.WriteTimeout)
+	case "ping_interval":
+		return oneDuration(d, &r.PingInterval)
+	case "pong_timeout":
+		return oneDuration(d, &r.PongTimeout)
+	case "presence":
+		var v string
+		if err := oneOf(d, &v, "on", "off"); err != nil {
+			return err
+		}
+		on := v == "on"
+		r.Presence = &on
+	default:
+		return d.Errf("unrecognized rooms option %q", opt)
+	}
+	return nil
+}
+
+// unmarshalRate reads `rate_limit <per_second> [<burst>]`.
+func (r *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return d.ArgErr()
+	}
+	v, err := strconv.ParseFloat(args[0], 64)
+	if err != nil || v <= 0 {
+		return d.Errf("rate_limit: %q is not a positive number of frames per second", args[0])
+	}
+	r.RateLimit = v
+	if len(args) == 2 {
+		b, err := strconv.Atoi(args[1])
+		if err != nil || b < 1 {
+			return d.Errf("rate_limit: burst %q is not a positive whole number", args[1])
+		}
+		r.RateBurst = b
+	}
+	return nil
+}
+
+func oneString(d *caddyfile.Dispenser, dst *string) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+func oneOf(d *caddyfile.Dispenser, dst *string, allowed ...string) error {
+	opt := d.Val()
+	var v string
+	if err := oneString(d, &v); err != nil {
+		return err
+	}
+	for _, a := range allowed {
+		if v == a {
+			*dst = v
+			return nil
+		}
+	}
+	return d.Errf("%s: %q is not one of %v", opt, v, allowed)
+}
+
+func oneInt(d *caddyfile.Dispenser, dst *int, min int) error {
+	opt := d.Val()
+	var v string
+	if err := oneString(d, &v); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return d.Errf("%s: %q is not a whole number of at least %d", opt, v, min)
+	}
+	*dst = n
+	return nil
+}
+
+func oneSize(d *caddyfile.Dispenser, dst *int64) error {
+	opt := d.Val()
+	var v string
+	if err := oneString(d, &v); err != nil {
+		return err
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n == 0 || n > 1<<40 {
+		return d.Errf("%s: %q is not a size such as 64KiB", opt, v)
+	}
+	*dst = int64(n)
+	return nil
+}
+
+func oneDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	opt := d.Val()
+	var v string
+	if err := oneString(d, &v); err != nil {
+		return err
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil || dur <= 0 {
+		return d.Errf("%s: %q is not a positive duration such as 30s", opt, v)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,237 @@
+package caddyrooms
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyevents"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+	"github.com/gorilla/websocket"
+	"go.uber.org/zap"
+
+	"github.com/caddyrooms/caddyrooms/hub"
+)
+
+// Handler upgrades matching requests to WebSocket and serves them as
+// members of rooms. A request that is not a WebSocket handshake goes on to
+// the next handler.
+type Handler struct {
+	// Room is joined on connect, before `welcome` is sent. Placeholders are
+	// replaced per request, e.g. `{path.1}` or `{query.room}`. Optional for
+	// the json protocol; required for raw.
+	Room string `json:"room,omitempty"`
+
+	// Protocol is `json` (default): the message protocol of the README; or
+	// `raw`: every data frame is relayed unchanged to the other members of
+	// Room, and the server sends nothing of its own.
+	Protocol string `json:"protocol,omitempty"`
+
+	// User is the connection's identity, shown in `welcome`, presence and
+	// the admin API. Placeholders are replaced per request, e.g.
+	// `{http.auth.user.id}`. Default: none.
+	User string `json:"user,omitempty"`
+
+	// Hub names the registry of rooms this route uses. Routes with the
+	// same hub share rooms; the admin API serves the hub `default` at
+	// /rooms/ and any other at /rooms/@{hub}/. Default: `default`.
+	Hub string `json:"hub,omitempty"`
+
+	// Origins are the browser origins allowed to connect, such as
+	// `https://example.com`; `*` allows any. Default: only the request's own
+	// host. A handshake with no Origin header (not a browser) is allowed.
+	// Others get HTTP 403.
+	Origins []string `json:"origins,omitempty"`
+
+	// MaxMessageSize is the largest inbound frame, in bytes; a larger one
+	// closes that connection with code 1009. Default: 65536 (64 KiB).
+	MaxMessageSize int64 `json:"max_message_size,omitempty"`
+
+	// MaxRooms is how many rooms one connection may be in at once; more
+	// joins get the error `too_many_rooms`. Default: 100.
+	MaxRooms int `json:"max_rooms,omitempty"`
+
+	// MaxMembers is how many members a room may have; more joins get the
+	// error `room_full`. Default: 0, no limit.
+	MaxMembers int `json:"max_members,omitempty"`
+
+	// RateLimit is how many frames per second a connection may send, on
+	// average; frames over it get the error `rate_limited` and are not
+	// handled. Default: 0, no limit.
+	RateLimit float64 `json:"rate_limit,omitempty"`
+
+	// RateBurst is how many frames a connection may send at once above
+	// RateLimit. Default: RateLimit rounded down, at least 1.
+	RateBurst int `json:"rate_burst,omitempty"`
+
+	// SendQueue is how many frames may wait to be written to one
+	// connection; when it is full, SlowClient applies. Default: 256.
+	SendQueue int `json:"send_queue,omitempty"`
+
+	// SlowClient is what happens when a connection's send queue is full:
+	// `disconnect` (default) closes it with code 1008, `drop_oldest` drops
+	// its oldest queued message and tells it how many it lost with an
+	// `error` frame of code `messages_dropped`.
+	SlowClient string `json:"slow_client,omitempty"`
+
+	// WriteTimeout bounds one write to a connection; a connection that
+	// takes longer is closed. Default: 10s.
+	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
+
+	// PingInterval is how often the server pings a connection. Default: 30s.
+	PingInterval caddy.Duration `json:"ping_interval,omitempty"`
+
+	// PongTimeout is how long past PingInterval the server waits to hear
+	// from a connection (a pong or any frame) before closing it with code
+	// 1008. Default: 10s.
+	PongTimeout caddy.Duration `json:"pong_timeout,omitempty"`
+
+	// Presence turns presence events on or off. Default: on.
+	Presence *bool `json:"presence,omitempty"`
+
+	// MaxErrors is how many refused frames in a row close a connection
+	// with code 1008 ("too many errors"); -1 never closes. Default: 20.
+	MaxErrors int `json:"max_errors,omitempty"`
+
+	hub      *hubEntry
+	cfg      *hub.Config
+	origins  map[string]bool
+	anyOrig  bool
+	upgrader websocket.Upgrader
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.rooms",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision builds the route's connection settings and takes its hub from
+// the pool, so that a reload keeps connections and rooms.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	cfg, err := h.hubConfig()
+	if err != nil {
+		return err
+	}
+	h.cfg = cfg
+	h.origins = make(map[string]bool, len(h.Origins))
+	for _, o := range h.Origins {
+		if o == "*" {
+			h.anyOrig = true
+		}
+		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
+	}
+	h.upgrader = websocket.Upgrader{
+		CheckOrigin:     func(*http.Request) bool { return true }, // checked before
+		WriteBufferPool: writeBufferPool,                          // gorilla writes control frames only
+	}
+	name := h.hubName()
+	if h.hub, err = acquireHub(name, h.logger); err != nil {
+		return err
+	}
+	if err := registerMetrics(ctx); err != nil {
+		return err
+	}
+	return h.onStopping(ctx)
+}
+
+func (h *Handler) hubName() string {
+	if h.Hub == "" {
+		return DefaultHub
+	}
+	return h.Hub
+}
+
+// hubConfig turns the JSON config into the hub's settings.
+func (h *Handler) hubConfig() (*hub.Config, error) {
+	cfg := &hub.Config{
+		MaxMessageSize: h.MaxMessageSize,
+		MaxRooms:       h.MaxRooms,
+		MaxMembers:     h.MaxMembers,
+		RateLimit:      h.RateLimit,
+		RateBurst:      h.RateBurst,
+		SendQueue:      h.SendQueue,
+		WriteTimeout:   time.Duration(h.WriteTimeout),
+		PingInterval:   time.Duration(h.PingInterval),
+		PongTimeout:    time.Duration(h.PongTimeout),
+		NoPresence:     h.Presence != nil && !*h.Presence,
+		MaxErrors:      h.MaxErrors,
+	}
+	switch h.Protocol {
+	case "", "json":
+	case "raw":
+		cfg.Protocol = hub.Raw
+	default:
+		return nil, fmt.Errorf("rooms: protocol %q: must be json or raw", h.Protocol)
+	}
+	switch h.SlowClient {
+	case "", "disconnect":
+	case "drop_oldest":
+		cfg.SlowClient = hub.DropOldest
+	default:
+		return nil, fmt.Errorf("rooms: slow_client %q: must be disconnect or drop_oldest", h.SlowClient)
+	}
+	c := cfg.WithDefaults()
+	return &c, nil
+}
+
+// Validate checks the settings that depend on each other.
+func (h *Handler) Validate() error {
+	switch {
+	case h.cfg.Protocol == hub.Raw && h.Room == "":
+		return fmt.Errorf("rooms: protocol raw needs a room")
+	case h.MaxMessageSize < 0 || h.MaxRooms < 0 || h.MaxMembers < 0 || h.SendQueue < 0 || h.RateLimit < 0 || h.RateBurst < 0:
+		return fmt.Errorf("rooms: limits must not be negative")
+	case h.WriteTimeout < 0 || h.PingInterval < 0 || h.PongTimeout < 0:
+		return fmt.Errorf("rooms: durations must not be negative")
+	case h.MaxMessageSize > 0 && h.MaxMessageSize < 128:
+		return fmt.Errorf("rooms: max_message_size %s is too small: at least 128 B", humanize.IBytes(uint64(h.MaxMessageSize)))
+	}
+	return nil
+}
+
+// onStopping closes this hub's connections with 1001 when the process
+// exits, before Caddy stops its servers (a reload keeps them).
+func (h *Handler) onStopping(ctx caddy.Context) error {
+	app, err := ctx.App("events")
+	if err != nil {
+		return fmt.Errorf("rooms: loading the events app: %w", err)
+	}
+	return app.(*caddyevents.App).On("stopping", stoppingHandler{h.hub})
+}
+
+// Cleanup lets go of the hub; the last config to let go closes it.
+func (h *Handler) Cleanup() error {
+	if h.hub == nil {
+		return nil
+	}
+	_, err := hubs.Delete(h.hubName())
+	return err
+}
+
+// ServeHTTP serves WebSocket handshakes and passes anything else on.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	switch {
+	case isExtendedConnect(r):
+		return h.serveStream(w, r)
+	case websocket.IsWebSocketUpgrade(r):
+		return h.serveUpgrade(w, r)
+	default:
+		return next.ServeHTTP(w, r)
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

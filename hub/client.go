@@ -1,0 +1,161 @@
+package hub
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net"
+	"sync"
+	"time"
+)
+
+// Client is one WebSocket connection served by the hub.
+type Client struct {
+	// ID identifies the connection in frames and in the admin API.
+	ID string
+	// User is the identity the route gave the connection; may be empty.
+	User string
+	// RemoteAddr is the peer's address.
+	RemoteAddr string
+	// ConnectedAt is when the connection was accepted.
+	ConnectedAt time.Time
+
+	hub  *Hub
+	cfg  *Config
+	conn net.Conn // written only by the writer, after the upgrade
+
+	mu        sync.Mutex
+	queue     []*Frame      // frames waiting for the writer
+	spare     []*Frame      // the writer's last batch, reused as the next queue
+	writing   bool          // a writer goroutine is running
+	closing   bool          // no more frames are accepted but the close frame
+	final     *Frame        // the close frame, written after the queue
+	dropped   int           // frames dropped since the client was last told
+	done      chan struct{} // closed when the writer has written the close frame or failed
+	closeOnce sync.Once
+	closeCode int // the code of the close frame sent or being sent
+
+	roomsMu sync.Mutex
+	rooms   map[string]*Room
+
+	pinger *time.Timer
+}
+
+func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Client {
+	if id == "" {
+		id = newID()
+	}
+	return &Client{
+		ID: id, User: user, RemoteAddr: remote, ConnectedAt: time.Now(),
+		hub: h, cfg: cfg, conn: conn,
+		rooms: make(map[string]*Room),
+		done:  make(chan struct{}),
+	}
+}
+
+// newID returns a random 16-character connection id.
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Rooms lists the rooms the connection is in.
+func (c *Client) Rooms() []string {
+	c.roomsMu.Lock()
+	defer c.roomsMu.Unlock()
+	names := make([]string, 0, len(c.rooms))
+	for name := range c.rooms {
+		names = append(names, name)
+	}
+	return names
+}
+
+// send queues f for the client. It reports false when the frame was not
+// queued because the client is closing or was cut off for being slow.
+func (c *Client) send(f *Frame) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.cfg.SendQueue {
+		if c.cfg.SlowClient == Disconnect {
+			c.mu.Unlock()
+			c.hub.obs.SlowClientClosed()
+			c.Close(ClosePolicy, "send queue full")
+			return false
+		}
+		copy(c.queue, c.queue[1:])
+		c.queue[len(c.queue)-1] = nil
+		c.queue = c.queue[:len(c.queue)-1]
+		c.dropped++
+		c.hub.obs.Dropped(1)
+	}
+	c.queue = append(c.queue, f)
+	c.startWriterLocked()
+	c.mu.Unlock()
+	return true
+}
+
+// startWriterLocked starts the writer goroutine unless one runs already.
+// The writer exits when the queue is empty, so an idle connection has none.
+func (c *Client) startWriterLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// closeGrace is how long the server waits for the peer's answer to its
+// close frame before it drops the connection.
+const closeGrace = 2 * time.Second
+
+// Close sends the close frame with code and reason after what is already
+// queued (or at once, for 1001 and 1008), refuses any further frames, and
+// ends the connection once the peer answers, or after a grace period. It is
+// safe to call more than once and from any goroutine; the first call wins.
+func (c *Client) Close(code int, reason string) {
+	c.closeWith(code, closeFrame(code, reason))
+}
+
+// closeWith closes with final as the last frame; a nil final means the close
+// frame was already written by someone else (gorilla, on a protocol error).
+func (c *Client) closeWith(code int, final *Frame) {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closing, c.closeCode = true, code
+		if code == ClosePolicy || code == CloseGoingAway {
+			// a slow or departing client gets no backlog, only the close
+			c.clearQueueLocked()
+		}
+		c.final = final
+		if final == nil {
+			c.final = &Frame{at: time.Now()} // an empty write: just finish
+		}
+		c.startWriterLocked()
+		c.mu.Unlock()
+		if c.pinger != nil {
+			c.pinger.Stop()
+		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.WriteTimeout + closeGrace))
+	})
+}
+
+// isClosing reports whether Close was called.
+func (c *Client) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+func (c *Client) clearQueueLocked() {
+	clear(c.queue)
+	c.queue = c.queue[:0]
+}
+
+// ping queues a ping frame and rearms the timer.
+func (c *Client) ping() {
+	if c.send(newFrame(opPing, nil)) {
+		c.pinger.Reset(c.cfg.PingInterval)
+	}
+}

@@ -1,0 +1,85 @@
+package hub
+
+import (
+	"time"
+)
+
+// SlowClientPolicy says what happens when a connection's send queue is full.
+type SlowClientPolicy int
+
+const (
+	// Disconnect closes a connection whose send queue is full, with close
+	// code 1008 and the reason "send queue full".
+	Disconnect SlowClientPolicy = iota
+	// DropOldest drops the oldest queued message to make room, and tells the
+	// client how many it lost with an `error` frame of code
+	// "messages_dropped" (json protocol).
+	DropOldest
+)
+
+// Defaults of Config's limits.
+const (
+	DefaultMaxMessageSize = 64 << 10
+	DefaultMaxRooms       = 100
+	DefaultSendQueue      = 256
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultPingInterval   = 30 * time.Second
+	DefaultPongTimeout    = 10 * time.Second
+	DefaultMaxErrors      = 20
+)
+
+// Close codes the server uses (RFC 6455 section 7.4).
+const (
+	CloseNormal    = 1000
+	CloseGoingAway = 1001 // the server is stopping
+	ClosePolicy    = 1008 // slow client, too many errors, kicked, pong timeout
+	CloseTooBig    = 1009 // a frame over max_message_size
+	CloseInternal  = 1011
+)
+
+// Authorizer decides whether a connection may join or publish in a room.
+// A nil error allows; an *Error refuses with its code and message.
+type Authorizer interface {
+	AllowJoin(c *Client, room string) error
+	AllowPublish(c *Client, room string) error
+}
+
+// Config is how one route's connections behave. The zero value of a field
+// means its default (see the Default constants), except where noted.
+type Config struct {
+	Protocol       Protocol
+	MaxMessageSize int64   // bytes per inbound frame
+	MaxRooms       int     // rooms per connection
+	MaxMembers     int     // members per room; 0 is no limit
+	RateLimit      float64 // inbound frames per second; 0 is no limit
+	RateBurst      int     // frames allowed at once above RateLimit; default max(1, RateLimit)
+	SendQueue      int     // frames queued per connection
+	SlowClient     SlowClientPolicy
+	WriteTimeout   time.Duration
+	PingInterval   time.Duration // negative disables pings
+	PongTimeout    time.Duration
+	NoPresence     bool // true turns presence events off
+	MaxErrors      int  // consecutive error replies before closing with 1008; negative: never
+	Authorizer     Authorizer
+}
+
+// WithDefaults returns a copy of c with every zero limit set to its default.
+func (c Config) WithDefaults() Config {
+	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&c.MaxRooms, DefaultMaxRooms)
+	setDefault(&c.SendQueue, DefaultSendQueue)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.PingInterval, DefaultPingInterval)
+	setDefault(&c.PongTimeout, DefaultPongTimeout)
+	setDefault(&c.MaxErrors, DefaultMaxErrors)
+	if c.RateLimit > 0 && c.RateBurst <= 0 {
+		c.RateBurst = max(1, int(c.RateLimit))
+	}
+	return c
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}

@@ -1,0 +1,272 @@
+// Package hub is the room engine of caddyrooms: connections, rooms, ordered
+// fan-out and the per-connection writer. It knows WebSocket framing but
+// nothing of Caddy, so it can be tested and benchmarked on its own.
+package hub
+
+import (
+	"hash/maphash"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// shardCount spreads rooms and clients over independent locks, so that no
+// lock is shared by the whole process on publish.
+const shardCount = 64
+
+// Hub is a registry of rooms and connections.
+type Hub struct {
+	rooms   [shardCount]roomShard
+	clients [shardCount]clientShard
+	seed    maphash.Seed
+	obs     Observer
+	log     *zap.Logger
+	closed  atomic.Bool
+	wg      sync.WaitGroup // connections being served
+}
+
+type roomShard struct {
+	mu    sync.RWMutex
+	rooms map[string]*Room
+}
+
+type clientShard struct {
+	mu      sync.RWMutex
+	clients map[string]*Client
+}
+
+// Options configure a Hub.
+type Options struct {
+	Observer Observer    // metrics; nil observes nothing
+	Logger   *zap.Logger // nil logs nothing
+}
+
+// New returns an empty hub.
+func New(o Options) *Hub {
+	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger}
+	if h.obs == nil {
+		h.obs = nopObserver{}
+	}
+	if h.log == nil {
+		h.log = zap.NewNop()
+	}
+	for i := range h.rooms {
+		h.rooms[i].rooms = make(map[string]*Room)
+		h.clients[i].clients = make(map[string]*Client)
+	}
+	return h
+}
+
+func (h *Hub) shardOf(key string) int {
+	return int(maphash.String(h.seed, key) % shardCount)
+}
+
+// SetObserver replaces the hub's metrics observer (nil observes nothing).
+// Call it before the hub serves connections.
+func (h *Hub) SetObserver(o Observer) {
+	if o == nil {
+		o = nopObserver{}
+	}
+	h.obs = o
+}
+
+// SetLogger replaces the hub's logger. Call it before the hub serves.
+func (h *Hub) SetLogger(l *zap.Logger) {
+	if l != nil {
+		h.log = l
+	}
+}
+
+// room returns the live room called name, or nil.
+func (h *Hub) room(name string) *Room {
+	s := &h.rooms[h.shardOf(name)]
+	s.mu.RLock()
+	r := s.rooms[name]
+	s.mu.RUnlock()
+	return r
+}
+
+// roomForJoin returns the room called name, creating it, locked. The room
+// returned is never dead.
+func (h *Hub) roomForJoin(name string) *Room {
+	for {
+		r := h.room(name)
+		if r == nil {
+			s := &h.rooms[h.shardOf(name)]
+			s.mu.Lock()
+			if r = s.rooms[name]; r == nil {
+				r = newRoom(name)
+				s.rooms[name] = r
+				h.obs.RoomCreated()
+			}
+			s.mu.Unlock()
+		}
+		r.mu.Lock()
+		if !r.dead {
+			return r
+		}
+		r.mu.Unlock()
+	}
+}
+
+// dropIfEmptyLocked removes r from the hub when it has no members. The
+// caller holds r.mu; the shard lock is taken after it, which is safe because
+// nothing holds a shard lock while waiting for a room lock.
+func (h *Hub) dropIfEmptyLocked(r *Room) {
+	if len(r.members) > 0 || r.dead {
+		return
+	}
+	s := &h.rooms[h.shardOf(r.name)]
+	s.mu.Lock()
+	if s.rooms[r.name] == r {
+		delete(s.rooms, r.name)
+	}
+	s.mu.Unlock()
+	r.dead = true
+	h.obs.RoomDeleted()
+}
+
+func (h *Hub) addClient(c *Client) {
+	s := &h.clients[h.shardOf(c.ID)]
+	s.mu.Lock()
+	s.clients[c.ID] = c
+	s.mu.Unlock()
+}
+
+func (h *Hub) removeClient(c *Client) {
+	s := &h.clients[h.shardOf(c.ID)]
+	s.mu.Lock()
+	if s.clients[c.ID] == c {
+		delete(s.clients, c.ID)
+	}
+	s.mu.Unlock()
+}
+
+// Client returns the connection with that id, or nil.
+func (h *Hub) Client(id string) *Client {
+	s := &h.clients[h.shardOf(id)]
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.clients[id]
+}
+
+// eachClient calls fn for every connection.
+func (h *Hub) eachClient(fn func(*Client)) {
+	for i := range h.clients {
+		s := &h.clients[i]
+		s.mu.RLock()
+		list := make([]*Client, 0, len(s.clients))
+		for _, c := range s.clients {
+			list = append(list, c)
+		}
+		s.mu.RUnlock()
+		for _, c := range list {
+			fn(c)
+		}
+	}
+}
+
+// ClientCount is the number of open connections.
+func (h *Hub) ClientCount() int {
+	n := 0
+	for i := range h.clients {
+		h.clients[i].mu.RLock()
+		n += len(h.clients[i].clients)
+		h.clients[i].mu.RUnlock()
+	}
+	return n
+}
+
+// Close closes every connection with code and reason and refuses new ones.
+// It waits, at most timeout, for their handlers to return.
+func (h *Hub) Close(code int, reason string, timeout time.Duration) {
+	h.closed.Store(true)
+	h.eachClient(func(c *Client) { c.Close(code, reason) })
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
+
+// Closed reports whether Close was called.
+func (h *Hub) Closed() bool { return h.closed.Load() }
+
+// RoomSummary is a room in a listing.
+type RoomSummary struct {
+	Name    string `json:"name"`
+	Members int    `json:"members"`
+}
+
+// Rooms lists rooms sorted by name: those starting with prefix, after the
+// name after, at most limit of them (0 is no limit).
+func (h *Hub) Rooms(prefix, after string, limit int) []RoomSummary {
+	var found []*Room
+	for i := range h.rooms {
+		s := &h.rooms[i]
+		s.mu.RLock()
+		for name, r := range s.rooms {
+			if strings.HasPrefix(name, prefix) && name > after {
+				found = append(found, r)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].name < found[j].name })
+	out := make([]RoomSummary, 0, len(found))
+	for _, r := range found {
+		if n := r.memberCount(); n > 0 { // a room emptied meanwhile is gone
+			out = append(out, RoomSummary{Name: r.name, Members: n})
+		}
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+func (r *Room) memberCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
+}
+
+// MemberInfo is one member of a room, for the admin API.
+type MemberInfo struct {
+	ID         string    `json:"id"`
+	User       string    `json:"user,omitempty"`
+	RemoteAddr string    `json:"remote_addr"`
+	JoinedAt   time.Time `json:"joined_at"`
+}
+
+// RoomDetail is one room with its members.
+type RoomDetail struct {
+	Name    string       `json:"name"`
+	Members int          `json:"members"`
+	Seq     uint64       `json:"seq"`
+	Clients []MemberInfo `json:"clients"`
+}
+
+// Room describes the room called name; ok is false when there is none.
+func (h *Hub) Room(name string) (d RoomDetail, ok bool) {
+	r := h.room(name)
+	if r == nil {
+		return d, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dead {
+		return d, false
+	}
+	d = RoomDetail{Name: name, Members: len(r.members), Seq: r.seq, Clients: make([]MemberInfo, 0, len(r.members))}
+	for _, m := range r.members {
+		d.Clients = append(d.Clients, MemberInfo{ID: m.c.ID, User: m.c.User, RemoteAddr: m.c.RemoteAddr, JoinedAt: m.joinedAt})
+	}
+	sort.Slice(d.Clients, func(i, j int) bool { return d.Clients[i].JoinedAt.Before(d.Clients[j].JoinedAt) })
+	return d, true
+}

@@ -1,0 +1,175 @@
+package hub
+
+import (
+	"encoding/json"
+)
+
+// Join puts c in the room called name. It queues `joined` for c (with id)
+// and a presence `join` for the other members. Joining a room c is in
+// already answers `joined` again and changes nothing.
+func (h *Hub) Join(c *Client, name, id string) error {
+	if name == "" {
+		return errMissingRoom
+	}
+	if !validRoom(name) {
+		return errInvalidRoom
+	}
+	if h.closed.Load() {
+		return errClosing
+	}
+	if a := c.cfg.Authorizer; a != nil {
+		if err := a.AllowJoin(c, name); err != nil {
+			return err
+		}
+	}
+	c.roomsMu.Lock()
+	defer c.roomsMu.Unlock()
+	if r, ok := c.rooms[name]; ok {
+		c.sendJSON(joinedFrame(r, r.memberCount(), id))
+		return nil
+	}
+	if len(c.rooms) >= c.cfg.MaxRooms {
+		return errTooManyRooms
+	}
+	r := h.roomForJoin(name)
+	defer r.mu.Unlock()
+	n, err := r.addLocked(c, c.cfg.MaxMembers)
+	if err != nil {
+		h.dropIfEmptyLocked(r)
+		return err
+	}
+	c.rooms[name] = r
+	h.obs.MembersChanged(1)
+	c.sendJSON(joinedFrame(r, n, id))
+	r.broadcastLocked(presenceFrame(r, "join", c, n), c)
+	return nil
+}
+
+// Leave takes c out of the room called name, queues `left` for c and a
+// presence `leave` for the others.
+func (h *Hub) Leave(c *Client, name, id string) error {
+	if name == "" {
+		return errMissingRoom
+	}
+	c.roomsMu.Lock()
+	r, ok := c.rooms[name]
+	if ok {
+		delete(c.rooms, name)
+	}
+	c.roomsMu.Unlock()
+	if !ok || !h.leaveRoom(c, r) {
+		return errNotMember
+	}
+	c.sendJSON(leftFrame(r, id))
+	return nil
+}
+
+// leaveRoom removes c from r and tells the others; false if c was not in it.
+func (h *Hub) leaveRoom(c *Client, r *Room) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.removeLocked(c) {
+		return false
+	}
+	h.obs.MembersChanged(-1)
+	r.broadcastLocked(presenceFrame(r, "leave", c, len(r.members)), c)
+	h.dropIfEmptyLocked(r)
+	return true
+}
+
+// leaveAll takes c out of every room, as when it disconnects.
+func (h *Hub) leaveAll(c *Client) {
+	c.roomsMu.Lock()
+	rooms := c.rooms
+	c.rooms = make(map[string]*Room)
+	c.roomsMu.Unlock()
+	for _, r := range rooms {
+		h.leaveRoom(c, r)
+	}
+}
+
+// publishFrom publishes data from c into the room called name.
+func (h *Hub) publishFrom(c *Client, name string, data []byte, binary bool) (uint64, error) {
+	c.roomsMu.Lock()
+	r := c.rooms[name]
+	c.roomsMu.Unlock()
+	if r == nil {
+		return 0, errNotMember
+	}
+	if a := c.cfg.Authorizer; a != nil {
+		if err := a.AllowPublish(c, name); err != nil {
+			return 0, err
+		}
+	}
+	seq, n, err := r.publish(&message{from: c, data: data, binary: binary})
+	h.obs.Delivered(n)
+	return seq, err
+}
+
+// Publish sends data, a JSON value, to every member of the room called name
+// as a message from the server (no "from"). It reports the message's seq and
+// how many members it was queued for; ok is false when there is no such room.
+func (h *Hub) Publish(name string, data json.RawMessage) (seq uint64, delivered int, ok bool) {
+	for {
+		r := h.room(name)
+		if r == nil {
+			return 0, 0, false
+		}
+		seq, n, err := r.publish(&message{data: data})
+		if err == nil {
+			h.obs.Delivered(n)
+			return seq, n, true
+		}
+		// the room died between the lookup and the lock: look again
+	}
+}
+
+// Kick disconnects the member of room called clientID with close code 1008;
+// it reports false when there is no such member.
+func (h *Hub) Kick(room, clientID string) bool {
+	c := h.Client(clientID)
+	if c == nil {
+		return false
+	}
+	c.roomsMu.Lock()
+	_, in := c.rooms[room]
+	c.roomsMu.Unlock()
+	if !in {
+		return false
+	}
+	c.Close(ClosePolicy, "disconnected by the operator")
+	return true
+}
+
+// Empty makes every member leave the room called name: each gets `left`,
+// the others get no presence for it (they leave too), and connections stay
+// open. It reports false when there is no such room.
+func (h *Hub) Empty(name string) bool {
+	r := h.room(name)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	members := r.members
+	r.members, r.index = nil, make(map[*Client]int)
+	h.obs.MembersChanged(-len(members))
+	h.dropIfEmptyLocked(r)
+	r.mu.Unlock()
+	for _, m := range members {
+		m.c.roomsMu.Lock()
+		if m.c.rooms[name] == r {
+			delete(m.c.rooms, name)
+		}
+		m.c.roomsMu.Unlock()
+		m.c.sendJSON(leftFrame(r, ""))
+	}
+	return len(members) > 0
+}
+
+// sendJSON queues f for a json-protocol client; raw clients get nothing of
+// the server's own.
+func (c *Client) sendJSON(f *Frame) {
+	if c.cfg.Protocol == JSON {
+		c.send(f)
+	}
+}

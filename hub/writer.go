@@ -1,0 +1,124 @@
+package hub
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// writeLoop writes everything queued, all of it in one write per round,
+// until the queue is empty; then it exits. After the close frame it closes
+// the connection's write side and signals done.
+func (c *Client) writeLoop() {
+	bufs := buffersPool.Get().(*net.Buffers)
+	defer buffersPool.Put(bufs)
+	for {
+		batch, final, dropped := c.takeBatch()
+		if batch == nil && final == nil && dropped == 0 {
+			return
+		}
+		if dropped > 0 && c.cfg.Protocol == JSON {
+			batch = append([]*Frame{droppedFrame(dropped)}, batch...)
+		}
+		if final != nil {
+			batch = append(batch, final)
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		err := c.write(bufs, batch)
+		c.recycle(batch)
+		if err != nil || final != nil {
+			c.finish(err)
+			return
+		}
+	}
+}
+
+// takeBatch takes every queued frame. When nothing is left it marks the
+// writer stopped, under the same lock, so a later send starts a new one.
+func (c *Client) takeBatch() (batch []*Frame, final *Frame, dropped int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	batch, final, dropped = c.queue, c.final, c.dropped
+	c.final, c.dropped = nil, 0
+	if len(batch) == 0 && final == nil && dropped == 0 {
+		c.writing = false
+		if cap(c.queue) > 64 { // let an idle connection's queue go
+			c.queue, c.spare = nil, nil
+		}
+		return nil, nil, 0
+	}
+	c.queue, c.spare = c.spare[:0], nil
+	return batch, final, dropped
+}
+
+// recycle hands the batch's backing array back as the next spare queue.
+func (c *Client) recycle(batch []*Frame) {
+	clear(batch)
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare = batch[:0]
+	}
+	c.mu.Unlock()
+}
+
+// finish ends the writing side: after the close frame it half-closes the
+// connection so the peer reads the close frame before the end of the
+// stream; after a failed write it closes the connection.
+func (c *Client) finish(err error) {
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && err == nil {
+		_ = cw.CloseWrite()
+	} else {
+		_ = c.conn.Close()
+	}
+	close(c.done)
+}
+
+var buffersPool = sync.Pool{New: func() any { return new(net.Buffers) }}
+
+// write sends the batch in one system call where the connection allows it
+// (writev on TCP), or as one coalesced buffer otherwise (TLS, streams).
+func (c *Client) write(bufs *net.Buffers, batch []*Frame) error {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	c.hub.obs.Written(time.Since(batch[0].at))
+	if _, ok := c.conn.(*net.TCPConn); ok {
+		v := (*bufs)[:0]
+		for _, f := range batch {
+			v = append(v, f.b)
+		}
+		*bufs = v[:0]
+		_, err := v.WriteTo(c.conn)
+		clear((*bufs)[:cap(*bufs)])
+		return err
+	}
+	return c.writeCoalesced(batch)
+}
+
+var coalescePool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+func (c *Client) writeCoalesced(batch []*Frame) error {
+	if len(batch) == 1 {
+		_, err := c.conn.Write(batch[0].b)
+		return err
+	}
+	bp := coalescePool.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range batch {
+		b = append(b, f.b...)
+	}
+	_, err := c.conn.Write(b)
+	if cap(b) <= 1<<20 {
+		*bp = b[:0]
+		coalescePool.Put(bp)
+	}
+	return err
+}
+
+// droppedFrame tells a drop-oldest client how many messages it lost.
+func droppedFrame(n int) *Frame {
+	return errorFrame(CodeDropped, strconv.Itoa(n)+" messages dropped: the connection reads too slowly", "")
+}

@@ -1,0 +1,68 @@
+// Package caddyrooms is a Caddy module that serves WebSocket rooms: clients
+// connect to a route, join and leave named rooms, and every message
+// published to a room reaches all of its members in one order. The room
+// engine is the hub package; this package wires it into Caddy.
+package caddyrooms
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddyrooms/caddyrooms/hub"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// DefaultHub is the name of the hub used when a route names none.
+const DefaultHub = "default"
+
+// hubs holds the live hubs by name. A hub outlives config reloads: each
+// config that uses it holds a reference, and the last one to let go closes
+// every connection in it.
+var hubs = caddy.NewUsagePool()
+
+// hubEntry is a hub in the usage pool.
+type hubEntry struct {
+	*hub.Hub
+	name string
+}
+
+// Destruct closes every connection of the hub with 1001 (going away).
+func (e *hubEntry) Destruct() error {
+	e.Close(hub.CloseGoingAway, "server stopping", 5*time.Second)
+	return nil
+}
+
+// acquireHub returns the hub called name, creating it, and counts one more
+// user of it.
+func acquireHub(name string, logger *zap.Logger) (*hubEntry, error) {
+	v, _, err := hubs.LoadOrNew(name, func() (caddy.Destructor, error) {
+		h := hub.New(hub.Options{Logger: logger.Named("hub"), Observer: metrics})
+		return &hubEntry{Hub: h, name: name}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rooms: hub %q: %w", name, err)
+	}
+	return v.(*hubEntry), nil
+}
+
+// lookupHub returns the hub called name without counting a user of it; nil
+// when no loaded config uses it.
+func lookupHub(name string) *hubEntry {
+	var found *hubEntry
+	hubs.Range(func(key, value any) bool {
+		if key == name {
+			found = value.(*hubEntry)
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+var _ caddy.Destructor = (*hubEntry)(nil)

@@ -1,0 +1,104 @@
+package caddyrooms
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddyrooms/caddyrooms/hub"
+)
+
+// writeBufferPool lends gorilla a write buffer only while it writes, which
+// it does for control frames alone: an idle connection holds none.
+var writeBufferPool = &sync.Pool{}
+
+// serveUpgrade serves an HTTP/1.1 Upgrade handshake.
+func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
+	cn, err := h.accept(r)
+	if err != nil {
+		return err
+	}
+	ws, err := h.upgrader.Upgrade(hijackShim{w}, r, nil)
+	if err != nil {
+		h.logger.Warn("websocket handshake failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
+		return nil // gorilla has answered the request
+	}
+	cn.WS, cn.Net = ws, ws.NetConn()
+	_ = h.hub.Serve(cn, h.cfg)
+	return nil
+}
+
+// accept checks the origin and fills in the connection's room and user,
+// before anything is upgraded.
+func (h *Handler) accept(r *http.Request) (hub.Conn, error) {
+	if !h.originAllowed(r) {
+		h.logger.Warn("origin not allowed", zap.String("origin", r.Header.Get("Origin")), zap.String("remote_addr", r.RemoteAddr))
+		return hub.Conn{}, caddyhttp.Error(http.StatusForbidden, fmt.Errorf("rooms: origin %q is not allowed", r.Header.Get("Origin")))
+	}
+	if h.hub.Closed() {
+		return hub.Conn{}, caddyhttp.Error(http.StatusServiceUnavailable, errors.New("rooms: the server is stopping"))
+	}
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		repl = caddy.NewReplacer()
+	}
+	cn := hub.Conn{RemoteAddr: r.RemoteAddr, User: repl.ReplaceAll(h.User, "")}
+	if h.Room != "" {
+		cn.Room = repl.ReplaceAll(h.Room, "")
+		if cn.Room == "" {
+			return hub.Conn{}, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("rooms: the room %q is empty for this request", h.Room))
+		}
+	}
+	return cn, nil
+}
+
+// originAllowed applies `origins`; with none configured, only the request's
+// own host may connect. A request with no Origin header is not from a
+// browser and is allowed.
+func (h *Handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || h.anyOrig {
+		return true
+	}
+	if len(h.origins) > 0 {
+		return h.origins[strings.ToLower(origin)]
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// hijackShim gives gorilla the http.Hijacker it asks for. Caddy's response
+// writer wrappers (encode, logging) only offer Unwrap, which
+// http.ResponseController follows to the connection.
+type hijackShim struct {
+	http.ResponseWriter
+}
+
+func (s hijackShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
+// stoppingHandler closes a hub's connections with 1001 when Caddy emits
+// "stopping" because the process exits; on a reload it does nothing.
+type stoppingHandler struct {
+	hub *hubEntry
+}
+
+func (s stoppingHandler) Handle(context.Context, caddy.Event) error {
+	if caddy.Exiting() {
+		s.hub.Close(hub.CloseGoingAway, "server stopping", closeWait)
+	}
+	return nil
+}
+
+var _ http.Hijacker = hijackShim{}
