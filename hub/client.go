@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // Client is one WebSocket connection served by the hub.
@@ -18,6 +20,9 @@ type Client struct {
 	RemoteAddr string
 	// ConnectedAt is when the connection was accepted.
 	ConnectedAt time.Time
+	// Meta is what the route attached to the connection (Conn.Meta), such
+	// as its authorizer's per-connection data; the hub does not use it.
+	Meta any
 
 	hub  *Hub
 	cfg  *Config
@@ -82,6 +87,8 @@ func (c *Client) send(f *Frame) bool {
 		if c.cfg.SlowClient == Disconnect {
 			c.mu.Unlock()
 			c.hub.obs.SlowClientClosed()
+			c.hub.log.Warn("closing a slow client: send queue full", zap.String("client", c.ID),
+				zap.String("remote_addr", c.RemoteAddr), zap.Int("send_queue", c.cfg.SendQueue))
 			c.Close(ClosePolicy, "send queue full")
 			return false
 		}
@@ -137,6 +144,9 @@ func (c *Client) closeWith(code int, final *Frame) {
 		if c.pinger != nil {
 			c.pinger.Stop()
 		}
+		// out of every room now, not when the peer is gone: Close may run
+		// under a room's lock (a full queue), hence the goroutine
+		go c.hub.leaveAll(c)
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.WriteTimeout + closeGrace))
 	})
 }
@@ -158,4 +168,11 @@ func (c *Client) ping() {
 	if c.send(newFrame(opPing, nil)) {
 		c.pinger.Reset(c.cfg.PingInterval)
 	}
+}
+
+// Queued is how many frames wait to be written to the client.
+func (c *Client) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }

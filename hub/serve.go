@@ -21,6 +21,7 @@ type Conn struct {
 	User       string          // optional identity
 	RemoteAddr string
 	Room       string // optional room to join before `welcome`
+	Meta       any    // optional; becomes Client.Meta, for the route's Authorizer
 }
 
 // Serve serves one upgraded connection with cfg until it closes. It returns
@@ -34,6 +35,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 	h.wg.Add(1)
 	defer h.wg.Done()
 	c := newClient(h, cfg, cn.Net, cn.ID, cn.User, cn.RemoteAddr)
+	c.Meta = cn.Meta
 	if cfg.PingInterval > 0 {
 		t := time.AfterFunc(time.Hour, c.ping)
 		t.Stop()
@@ -66,6 +68,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 // disconnect takes c out of its rooms, lets the writer finish its close
 // frame, drains what the peer still sends, and closes the connection.
 func (h *Hub) disconnect(c *Client, ws *websocket.Conn) {
+	rooms := c.Rooms()
 	h.leaveAll(c)
 	h.removeClient(c)
 	h.obs.Disconnected()
@@ -76,7 +79,8 @@ func (h *Hub) disconnect(c *Client, ws *websocket.Conn) {
 	}
 	drain(c.conn)
 	_ = c.conn.Close()
-	h.log.Debug("disconnected", zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr), zap.Int("close_code", c.closeCode))
+	h.log.Debug("disconnected", zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr),
+		zap.Strings("rooms", rooms), zap.Int("close_code", c.closeCode))
 }
 
 // drain reads what the peer still sends, briefly, so that closing the
@@ -172,7 +176,7 @@ func (r *reader) readFailed(err error) {
 		r.c.closeWith(CloseTooBig, nil)
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
 	case isTimeout(err) && !r.c.isClosing():
-		r.log.Debug("no pong in time")
+		r.log.Warn("closing: no pong in time", zap.Strings("rooms", r.c.Rooms()))
 		r.c.Close(ClosePolicy, "pong timeout")
 	}
 }
@@ -194,7 +198,7 @@ func (r *reader) extendDeadline() {
 // handle acts on one data frame.
 func (r *reader) handle(op int, buf []byte) {
 	if r.limiter != nil && !r.limiter.Allow() {
-		r.fail(refuse(CodeRateLimited, "over the connection's rate limit; the frame was not handled"), frameID(op, buf))
+		r.fail(refuse(CodeRateLimited, "over the connection's rate limit; the frame was not handled"), frameID(op, buf), "")
 		return
 	}
 	if r.c.cfg.Protocol == Raw {
@@ -202,16 +206,16 @@ func (r *reader) handle(op int, buf []byte) {
 		return
 	}
 	if op != websocket.TextMessage {
-		r.fail(refuse(CodeBinaryFrame, "binary frames are not part of the json protocol"), "")
+		r.fail(refuse(CodeBinaryFrame, "binary frames are not part of the json protocol"), "", "")
 		return
 	}
 	var in inbound
 	if err := json.Unmarshal(buf, &in); err != nil {
-		r.fail(refuse(CodeBadJSON, "the frame is not a JSON object: "+err.Error()), "")
+		r.fail(refuse(CodeBadJSON, "the frame is not a JSON object: "+err.Error()), "", "")
 		return
 	}
 	if err := r.dispatch(&in); err != nil {
-		r.fail(err, in.ID)
+		r.fail(err, in.ID, in.Room)
 		return
 	}
 	r.errors = 0
@@ -268,22 +272,23 @@ func (r *reader) relay(op int, buf []byte) {
 	for _, name := range r.c.Rooms() {
 		data := append([]byte(nil), buf...)
 		if _, err := r.c.hub.publishFrom(r.c, name, data, op == websocket.BinaryMessage); err != nil {
-			r.fail(err, "")
+			r.fail(err, "", name)
 		}
 	}
 }
 
 // fail answers a refused frame with an error frame, and closes a connection
 // that keeps sending refused frames.
-func (r *reader) fail(err error, id string) {
+func (r *reader) fail(err error, id, room string) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = refuse("internal", err.Error())
 	}
+	r.log.Warn("refused a frame", zap.String("code", e.Code), zap.String("room", room))
 	r.c.refuse(e, id)
 	r.errors++
 	if max := r.c.cfg.MaxErrors; max > 0 && r.errors >= max {
-		r.log.Warn("closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code))
+		r.log.Warn("closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code), zap.String("room", room))
 		r.c.Close(ClosePolicy, "too many errors")
 	}
 }

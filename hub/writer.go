@@ -1,10 +1,13 @@
 package hub
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // writeLoop writes everything queued, all of it in one write per round,
@@ -68,6 +71,10 @@ func (c *Client) recycle(batch []*Frame) {
 // connection so the peer reads the close frame before the end of the
 // stream; after a failed write it closes the connection.
 func (c *Client) finish(err error) {
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		c.hub.log.Warn("write failed; closing", zap.String("client", c.ID),
+			zap.String("remote_addr", c.RemoteAddr), zap.Error(err))
+	}
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite()
 	} else {
