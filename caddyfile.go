@@ -43,9 +43,21 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		pong_timeout      <duration>
 //		presence          on|off
 //		max_errors        <n>
+//		allow_join        <pattern...>
+//		allow_publish     <pattern...>
+//		read_only         <pattern...>
+//		authorize         <url> {
+//			timeout  <duration>
+//			cache    <duration>
+//			headers  <field...>
+//		}
 //	}
 //
 // Every option is optional; see the Handler fields for defaults.
+// allow_join, allow_publish and read_only may repeat; their patterns add up.
+// A room pattern's `*` matches any run of characters, `{user}` is the
+// connection's identity and `{client}` its id, e.g.
+// `allow_join user:{user}:* lobby`.
 func (r *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
 	if d.NextArg() {
@@ -95,6 +107,14 @@ func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 		return oneDuration(d, &r.PingInterval)
 	case "pong_timeout":
 		return oneDuration(d, &r.PongTimeout)
+	case "allow_join":
+		return patterns(d, &r.AllowJoin)
+	case "allow_publish":
+		return patterns(d, &r.AllowPublish)
+	case "read_only":
+		return patterns(d, &r.ReadOnly)
+	case "authorize":
+		return r.unmarshalAuthorize(d)
 	case "presence":
 		var v string
 		if err := oneOf(d, &v, "on", "off"); err != nil {
@@ -126,6 +146,52 @@ func (r *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
 		}
 		r.RateBurst = b
 	}
+	return nil
+}
+
+// unmarshalAuthorize reads `authorize <url> { timeout; cache; headers }`.
+func (r *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
+	if r.Authorize != nil {
+		return d.Err("authorize: given twice")
+	}
+	a := new(Authorize)
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	a.URL = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch opt := d.Val(); opt {
+		case "timeout":
+			if err := oneDuration(d, &a.Timeout); err != nil {
+				return err
+			}
+		case "cache":
+			if err := oneDuration(d, &a.Cache); err != nil {
+				return err
+			}
+		case "headers":
+			a.Headers = d.RemainingArgs()
+			if len(a.Headers) == 0 {
+				return d.ArgErr()
+			}
+		default:
+			return d.Errf("unrecognized authorize option %q", opt)
+		}
+	}
+	r.Authorize = a
+	return nil
+}
+
+// patterns adds the remaining arguments, at least one, to dst.
+func patterns(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
 	return nil
 }
 

@@ -96,7 +96,31 @@ type Handler struct {
 	// with code 1008 ("too many errors"); -1 never closes. Default: 20.
 	MaxErrors int `json:"max_errors,omitempty"`
 
+	// AllowJoin lists the rooms a connection may join, as patterns: `*`
+	// matches any run of characters, `{user}` is the connection's identity,
+	// `{client}` its connection id, and Caddy placeholders are replaced at
+	// the handshake, e.g. `user:{user}:*` and `lobby`. Any other room,
+	// the route's own room included, is refused with the error `forbidden`.
+	// Default: any room.
+	AllowJoin []string `json:"allow_join,omitempty"`
+
+	// AllowPublish lists the rooms, as AllowJoin's patterns, in which a
+	// connection may publish; elsewhere it gets the error `forbidden`.
+	// Default: any room it is in.
+	AllowPublish []string `json:"allow_publish,omitempty"`
+
+	// ReadOnly lists rooms, as AllowJoin's patterns, in which only the
+	// server publishes (the admin API, `rooms_publish`): clients may join
+	// them and receive, and a client's publish gets the error `forbidden`.
+	// Default: none.
+	ReadOnly []string `json:"read_only,omitempty"`
+
+	// Authorize asks the application's backend before every join, after
+	// AllowJoin allowed it. Default: no callback.
+	Authorize *Authorize `json:"authorize,omitempty"`
+
 	hub      *hubEntry
+	auth     *roomAuth
 	cfg      *hub.Config
 	origins  map[string]bool
 	anyOrig  bool
@@ -164,6 +188,13 @@ func (h *Handler) hubConfig() (*hub.Config, error) {
 		NoPresence:     h.Presence != nil && !*h.Presence,
 		MaxErrors:      h.MaxErrors,
 	}
+	auth, err := newRoomAuth(h, h.logger)
+	if err != nil {
+		return nil, err
+	}
+	if auth != nil {
+		h.auth, cfg.Authorizer = auth, auth
+	}
 	switch h.Protocol {
 	case "", "json":
 	case "raw":
@@ -209,6 +240,9 @@ func (h *Handler) onStopping(ctx caddy.Context) error {
 
 // Cleanup lets go of the hub; the last config to let go closes it.
 func (h *Handler) Cleanup() error {
+	if h.auth != nil && h.auth.callback != nil {
+		h.auth.callback.close()
+	}
 	if h.hub == nil {
 		return nil
 	}

@@ -63,6 +63,13 @@ func (m *metricsSet) collectors() []prometheus.Collector {
 
 // registerMetrics adds the collectors to this config's registry.
 func registerMetrics(ctx caddy.Context) error {
+	// Bridge: the route's max_message_size is recorded on its hub for the
+	// admin API's 413 limit. It belongs in Handler.Provision, right after
+	// acquireHub (`h.hub.useConfig(ctx, h.cfg)`); it is here because
+	// Provision calls this with its own context.
+	if h, ok := ctx.Module().(*Handler); ok && h.hub != nil && h.cfg != nil {
+		h.hub.useConfig(ctx, h.cfg)
+	}
 	reg := ctx.GetMetricsRegistry()
 	if reg == nil {
 		return nil
@@ -86,7 +93,28 @@ func (m *metricsSet) Received()                    { m.received.Inc() }
 func (m *metricsSet) Delivered(n int)              { m.deliveries.Add(float64(n)) }
 func (m *metricsSet) Dropped(n int)                { m.dropped.Add(float64(n)) }
 func (m *metricsSet) SlowClientClosed()            { m.slowClosed.Inc() }
-func (m *metricsSet) ErrorSent(code string)        { m.errors.WithLabelValues(code).Inc() }
+func (m *metricsSet) ErrorSent(code string)        { m.errors.WithLabelValues(errorLabel(code)).Inc() }
 func (m *metricsSet) Written(oldest time.Duration) { m.writeLatency.Observe(oldest.Seconds()) }
+
+// errorLabel is the code label of errors_total: the code when it is one of
+// the protocol's, else "other" (an authorizer may refuse with codes of its
+// own), so that the label's values stay a small fixed set.
+func errorLabel(code string) string {
+	switch code {
+	case hub.CodeBadJSON, hub.CodeBinaryFrame, hub.CodeUnknownType, hub.CodeMissingRoom,
+		hub.CodeInvalidRoom, hub.CodeMissingData, hub.CodeNotMember, hub.CodeTooManyRooms,
+		hub.CodeRoomFull, hub.CodeRateLimited, hub.CodeForbidden, hub.CodeRoomBound,
+		hub.CodeDropped, hub.CodeUnavailable, hub.CodeAuthFailed, codeMessageTooBig, codeInternal:
+		return code
+	}
+	return "other"
+}
+
+// Codes counted in errors_total besides the error frames' codes: a frame
+// over max_message_size (closed with 1009), and a refusal of no known kind.
+const (
+	codeMessageTooBig = "message_too_big"
+	codeInternal      = "internal"
+)
 
 var _ hub.Observer = (*metricsSet)(nil)

@@ -6,6 +6,7 @@ package caddyrooms
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -30,6 +31,44 @@ var hubs = caddy.NewUsagePool()
 type hubEntry struct {
 	*hub.Hub
 	name string
+
+	mu    sync.Mutex
+	sizes map[int64]int // max_message_size of each loaded route on the hub: how many routes
+}
+
+// useConfig records that a route of the config of ctx serves the hub with
+// cfg, until that config is unloaded. The admin API takes the largest
+// max_message_size of the hub's routes as its limit for a published body.
+func (e *hubEntry) useConfig(ctx caddy.Context, cfg *hub.Config) {
+	size := cfg.MaxMessageSize
+	e.mu.Lock()
+	if e.sizes == nil {
+		e.sizes = make(map[int64]int)
+	}
+	e.sizes[size]++
+	e.mu.Unlock()
+	ctx.OnCancel(func() {
+		e.mu.Lock()
+		if e.sizes[size]--; e.sizes[size] <= 0 {
+			delete(e.sizes, size)
+		}
+		e.mu.Unlock()
+	})
+}
+
+// maxMessageSize is the largest max_message_size of the hub's loaded
+// routes; the default when none has recorded its config.
+func (e *hubEntry) maxMessageSize() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	largest := int64(0)
+	for size := range e.sizes {
+		largest = max(largest, size)
+	}
+	if largest == 0 {
+		return hub.DefaultMaxMessageSize
+	}
+	return largest
 }
 
 // Destruct closes every connection of the hub with 1001 (going away).

@@ -30,8 +30,13 @@ func isExtendedConnect(r *http.Request) bool {
 
 // serveStream serves a WebSocket opened with extended CONNECT: the stream's
 // request body carries the client's frames and the response body ours, with
-// no HTTP/1.1 handshake. Caddy's idle timeouts of the stream are set to the
-// route's ping and write timeouts, which keep it alive instead.
+// no HTTP/1.1 handshake.
+//
+// Once accepted, the WebSocket lives by the route's timeouts, as one over
+// HTTP/1.1 does once its connection is hijacked: Caddy's idle timeouts of
+// the stream are set to the route's ping and write timeouts, and the
+// server's read_body and write timeouts, which cap a whole request, are
+// lifted for it.
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	cn, err := h.accept(r)
 	if err != nil {
@@ -40,11 +45,17 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("Sec-WebSocket-Version") != "13" {
 		return caddyhttp.Error(http.StatusBadRequest, errors.New("rooms: Sec-WebSocket-Version must be 13"))
 	}
-	if rd, wr := caddyhttp.IdleTimeoutsFromContext(r.Context()); rd != nil || wr != nil {
-		if rd != nil {
-			defer rd.Override(h.cfg.PingInterval+h.cfg.PongTimeout, 0)()
+	rd, wr := caddyhttp.IdleTimeoutsFromContext(r.Context())
+	if rd != nil {
+		// nothing reads the body yet: this cannot race with the reader
+		rd.Deadline.HardDeadline = time.Time{}
+		if d := h.cfg.PingInterval + h.cfg.PongTimeout; h.cfg.PingInterval > 0 && d > 0 {
+			defer rd.Override(d, 0)()
 		}
-		if wr != nil {
+	}
+	if wr != nil {
+		wr.Deadline.HardDeadline = time.Time{}
+		if h.cfg.WriteTimeout > 0 {
 			defer wr.Override(h.cfg.WriteTimeout, 0, 0)()
 		}
 	}
@@ -54,6 +65,10 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 		h.logger.Warn("websocket stream: flush failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
 		return nil
 	}
+	// HTTP/2 arms the server's read and write timeouts as timers on the
+	// stream, which reset it when they fire: stop them.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	sc := &streamConn{body: r.Body, w: w, rc: rc, remote: r.RemoteAddr}
 	ws, err := h.upgrader.Upgrade(&streamHijacker{conn: sc}, handshakeFor(r), nil)
 	if err != nil {
@@ -100,6 +115,12 @@ func (s *streamHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // streamConn is an HTTP/2 or HTTP/3 stream seen as a net.Conn: reads come
 // from the request body, writes go to the response and are flushed.
+//
+// A write deadline bounds only the write in flight: on HTTP/2 a deadline
+// is a timer that resets the stream when it fires, even between writes,
+// where on a socket it would only fail the next write. Left armed after a
+// write, it would end an idle WebSocket write_timeout after its last
+// frame, before the next ping.
 type streamConn struct {
 	body          io.ReadCloser
 	w             http.ResponseWriter
@@ -107,8 +128,11 @@ type streamConn struct {
 	remote        string
 	skipHandshake bool // the next write is gorilla's 101 answer: drop it
 
-	mu     sync.Mutex
+	mu     sync.Mutex // serializes writes
 	closed bool
+
+	dmu           sync.Mutex
+	writeDeadline time.Time
 }
 
 func (s *streamConn) Read(p []byte) (int, error) { return s.body.Read(p) }
@@ -122,6 +146,15 @@ func (s *streamConn) Write(p []byte) (int, error) {
 	if s.skipHandshake {
 		s.skipHandshake = false
 		return len(p), nil
+	}
+	s.dmu.Lock()
+	deadline := s.writeDeadline
+	s.dmu.Unlock()
+	if !deadline.IsZero() {
+		if err := ignoreUnsupported(s.rc.SetWriteDeadline(deadline)); err != nil {
+			return 0, err
+		}
+		defer func() { _ = s.rc.SetWriteDeadline(time.Time{}) }()
 	}
 	n, err := s.w.Write(p)
 	if err == nil {
@@ -152,7 +185,10 @@ func (s *streamConn) SetReadDeadline(t time.Time) error {
 	return ignoreUnsupported(s.rc.SetReadDeadline(t))
 }
 func (s *streamConn) SetWriteDeadline(t time.Time) error {
-	return ignoreUnsupported(s.rc.SetWriteDeadline(t))
+	s.dmu.Lock()
+	s.writeDeadline = t
+	s.dmu.Unlock()
+	return nil
 }
 
 func ignoreUnsupported(err error) error {

@@ -38,8 +38,8 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// accept checks the origin and fills in the connection's room and user,
-// before anything is upgraded.
+// accept checks the origin and fills in the connection's room, user and
+// what its authorizer needs of the handshake, before anything is upgraded.
 func (h *Handler) accept(r *http.Request) (hub.Conn, error) {
 	if !h.originAllowed(r) {
 		h.logger.Warn("origin not allowed", zap.String("origin", r.Header.Get("Origin")), zap.String("remote_addr", r.RemoteAddr))
@@ -53,6 +53,9 @@ func (h *Handler) accept(r *http.Request) (hub.Conn, error) {
 		repl = caddy.NewReplacer()
 	}
 	cn := hub.Conn{RemoteAddr: r.RemoteAddr, User: repl.ReplaceAll(h.User, "")}
+	if h.auth != nil {
+		cn.Meta = h.auth.forRequest(r, repl)
+	}
 	if h.Room != "" {
 		cn.Room = repl.ReplaceAll(h.Room, "")
 		if cn.Room == "" {

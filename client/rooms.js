@@ -299,7 +299,7 @@ export class RoomsClient extends EventTarget {
     // Rejoin before anything else goes out, so queued publishes find
     // their rooms joined (frames of one connection are handled in order).
     for (const room of this.rooms) {
-      this._send({ type: 'join', room }, { track: true, internal: true }).catch((err) => {
+      this._send({ type: 'join', room }, { track: true }).catch((err) => {
         this.rooms.delete(room);
         this._emit('error', { code: err.code, message: `rejoin ${room}: ${err.message}`, room });
       });

@@ -89,7 +89,7 @@ func (c *Client) send(f *Frame) bool {
 			c.hub.obs.SlowClientClosed()
 			c.hub.log.Warn("closing a slow client: send queue full", zap.String("client", c.ID),
 				zap.String("remote_addr", c.RemoteAddr), zap.Int("send_queue", c.cfg.SendQueue))
-			c.Close(ClosePolicy, "send queue full")
+			c.cutOff(ClosePolicy, "send queue full")
 			return false
 		}
 		copy(c.queue, c.queue[1:])
@@ -118,21 +118,26 @@ func (c *Client) startWriterLocked() {
 const closeGrace = 2 * time.Second
 
 // Close sends the close frame with code and reason after what is already
-// queued (or at once, for 1001 and 1008), refuses any further frames, and
-// ends the connection once the peer answers, or after a grace period. It is
-// safe to call more than once and from any goroutine; the first call wins.
+// queued, refuses any further frames, and ends the connection once the peer
+// answers, or after a grace period. It is safe to call more than once and
+// from any goroutine; the first call wins.
 func (c *Client) Close(code int, reason string) {
-	c.closeWith(code, closeFrame(code, reason))
+	c.closeWith(code, closeFrame(code, reason), false)
+}
+
+// cutOff is Close without the backlog: for a slow client, whose queue is
+// full, and when the server stops.
+func (c *Client) cutOff(code int, reason string) {
+	c.closeWith(code, closeFrame(code, reason), true)
 }
 
 // closeWith closes with final as the last frame; a nil final means the close
 // frame was already written by someone else (gorilla, on a protocol error).
-func (c *Client) closeWith(code int, final *Frame) {
+func (c *Client) closeWith(code int, final *Frame, dropQueue bool) {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closing, c.closeCode = true, code
-		if code == ClosePolicy || code == CloseGoingAway {
-			// a slow or departing client gets no backlog, only the close
+		if dropQueue {
 			c.clearQueueLocked()
 		}
 		c.final = final

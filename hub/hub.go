@@ -185,7 +185,7 @@ func (h *Hub) ClientCount() int {
 // It waits, at most timeout, for their handlers to return.
 func (h *Hub) Close(code int, reason string, timeout time.Duration) {
 	h.closed.Store(true)
-	h.eachClient(func(c *Client) { c.Close(code, reason) })
+	h.eachClient(func(c *Client) { c.cutOff(code, reason) })
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {

@@ -173,7 +173,7 @@ func (r *reader) readFailed(err error) {
 		// gorilla has written the 1009 close frame already
 		r.c.hub.obs.ErrorSent("message_too_big")
 		r.log.Warn("frame over max_message_size", zap.Int64("max_message_size", r.c.cfg.MaxMessageSize))
-		r.c.closeWith(CloseTooBig, nil)
+		r.c.closeWith(CloseTooBig, nil, false)
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
 	case isTimeout(err) && !r.c.isClosing():
 		r.log.Warn("closing: no pong in time", zap.Strings("rooms", r.c.Rooms()))

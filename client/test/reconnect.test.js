@@ -48,7 +48,7 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
   test('a request in flight when the connection drops is rejected', async () => {
     const { rc } = connect('/ws?name=alice');
     await rc.join('inflight');
-    caddy.pause(); // the server holds the frame and answers nothing
+    await caddy.pause(); // the server holds the frame and answers nothing
     const rejected = assert.rejects(within(rc.publish('inflight', 'lost'), 5000, 'publish'), { code: 'disconnected' });
     await sleep(100);
     await caddy.stop();

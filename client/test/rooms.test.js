@@ -180,6 +180,24 @@ describe('RoomsClient against Caddy', () => {
     assert.equal(p.user, 'dave');
   });
 
+  test('admin API: a message has no from, and removing the room sends left', async () => {
+    const { rc, rec } = connect('/ws?name=alice');
+    await rc.join('admin-room');
+    const res = await caddy.admin('POST', '/rooms/admin-room/messages', { text: 'notice' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { seq: 1, delivered: 1 });
+    const m = await rec.waitFor('message', (d) => d.room === 'admin-room');
+    assert.deepEqual(m, { room: 'admin-room', from: undefined, data: { text: 'notice' }, seq: 1 });
+
+    const del = await caddy.admin('DELETE', '/rooms/admin-room');
+    assert.equal(del.status, 204);
+    const left = await rec.waitFor('left', (d) => d.room === 'admin-room');
+    assert.equal(left.id, undefined);
+    assert.ok(!rc.rooms.has('admin-room'), 'a room the server removed us from is not rejoined');
+    assert.equal(rc.state, 'open');
+    await assert.rejects(rc.publish('admin-room', 1), { code: 'not_member' });
+  });
+
   test('close() rejects what is pending and does not reconnect', async () => {
     const { rc, rec } = connect('/ws?name=alice');
     await rc.connected;

@@ -6,7 +6,8 @@
 // a skip.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,13 +116,58 @@ export class Caddy {
     throw new Error(`caddy did not listen on port ${this.port} within ${this.startTimeout} ms; output:\n${this.tail()}`);
   }
 
+  /** A request to Caddy's admin endpoint; resolves {status, body} with the
+   * body parsed as JSON when it is JSON. Uses node:http rather than fetch:
+   * Caddy's admin endpoint refuses requests that carry Sec-Fetch-Mode, as
+   * fetch's do. */
+  admin(method, urlPath, body, timeout = 5000) {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(`${this.adminBase}${urlPath}`, {
+        method,
+        timeout,
+        headers: payload === undefined ? {} : { 'Content-Type': 'application/json' },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => {
+          let parsed = text;
+          try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+          resolve({ status: res.statusCode, body: parsed });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`admin ${method} ${urlPath}: no answer within ${timeout} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   /** The last lines of Caddy's output, for failure messages. */
   tail(n = 40) {
     return this.log.trim().split('\n').slice(-n).join('\n');
   }
 
-  /** Freeze the process (SIGSTOP): it keeps its sockets but answers nothing. */
-  pause() { this.proc?.kill('SIGSTOP'); }
+  /** Freeze the process (SIGSTOP): it keeps its sockets but answers
+   * nothing. Resolves once the kernel shows it stopped (Linux), bounded. */
+  async pause(timeout = 5000) {
+    const proc = this.proc;
+    if (!proc) throw new Error('caddy is not running');
+    proc.kill('SIGSTOP');
+    const stat = `/proc/${proc.pid}/stat`;
+    if (!existsSync(stat)) {
+      await sleep(200);
+      return;
+    }
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      // Field 3 of /proc/PID/stat, after "(comm)", is the state; T = stopped.
+      const state = readFileSync(stat, 'utf8').replace(/^.*\) /s, '')[0];
+      if (state === 'T') return;
+      await sleep(10);
+    }
+    throw new Error(`caddy (pid ${proc.pid}) did not stop within ${timeout} ms`);
+  }
 
   /** Stop the process; `signal` SIGKILL (default) drops every connection at once. */
   async stop(signal = 'SIGKILL', timeout = 10000) {

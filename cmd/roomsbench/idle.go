@@ -30,6 +30,10 @@ func runIdle(ctx context.Context, cfg *config) (*result, error) {
 		if cl.slow {
 			return nil
 		}
+		if cfg.reader == "gorilla" {
+			go s.readLoop(cfg, cl)
+			return nil
+		}
 		return recv.add(cl)
 	})
 	defer func() {

@@ -24,6 +24,10 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 		if cl.slow {
 			return nil // a slow consumer never reads
 		}
+		if cfg.reader == "gorilla" {
+			go s.readLoop(cfg, cl)
+			return nil
+		}
 		return recv.add(cl)
 	})
 	defer func() {
@@ -73,12 +77,18 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	if cfg.pid != 0 {
 		before, _ = readUsage(cfg.pid)
 	}
+	clientBefore, measureStart := selfCPUSeconds(), time.Now()
+	busyBefore, _ := machineBusySeconds()
+	recvBefore := s.receivedTotal.Load()
 	prog.setPhase("measure")
 	if !sleepUntil(ctx, time.Unix(0, s.end)) {
 		return nil, ctx.Err()
 	}
 	prog.setPhase("drain")
 	drained := drain(ctx, s, cfg.drain)
+	clientCPU := selfCPUSeconds() - clientBefore
+	clientWall := time.Since(measureStart).Seconds()
+	busyAfter, _ := machineBusySeconds()
 	if cfg.pid != 0 {
 		after, usageErr = readUsage(cfg.pid)
 	}
@@ -90,9 +100,14 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
 	res.Publishers = publishers
 	res.fillLoad(s, cfg, drained)
+	res.ClientCPUShare = clientCPU / clientWall
+	res.ClientCPUPerMillion = cpuPerMillion(clientCPU, s.receivedTotal.Load()-recvBefore)
 	if cfg.pid != 0 && usageErr == nil {
 		res.fillUsage(before, after)
 	}
+	// Steal is counted as busy too: on a shared host it competes just the same.
+	other := busyAfter - busyBefore - clientCPU - res.ServerCPUSeconds
+	res.OtherCPUShare = max(other, 0) / clientWall
 	return res, nil
 }
 

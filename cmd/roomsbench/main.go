@@ -45,6 +45,7 @@ type config struct {
 	dialTimeout time.Duration
 	dialers     int // concurrent dials while connecting
 	quiet       bool
+	reader      string // "epoll" or "gorilla"
 }
 
 func main() {
@@ -111,6 +112,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "timeout of one connect (TCP, WebSocket handshake and join)")
 	fs.IntVar(&cfg.dialers, "dialers", 64, "concurrent connects")
 	fs.BoolVar(&cfg.quiet, "q", false, "no progress lines on stderr")
+	fs.StringVar(&cfg.reader, "reader", "epoll", "receive path: epoll (one goroutine, cheap) or gorilla (a goroutine per client)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -132,6 +134,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-rate and -duration must be positive")
 	case cfg.idle && cfg.pid == 0:
 		return nil, fmt.Errorf("-idle needs -pid")
+	case cfg.reader != "epoll" && cfg.reader != "gorilla":
+		return nil, fmt.Errorf("-reader %q: want epoll or gorilla", cfg.reader)
 	case cfg.dialers < 1 || cfg.dialTimeout <= 0:
 		return nil, fmt.Errorf("-dialers and -dial-timeout must be positive")
 	}

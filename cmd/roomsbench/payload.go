@@ -21,9 +21,9 @@ var (
 	keyCounter   = []byte(`"n":`)
 )
 
-// minPayloadSize is the smallest payload appendPayload can make; smaller
-// requested sizes are rounded up to it.
-const minPayloadSize = len(`{"t":1000000000000000000,"p":0,"n":0,"x":""}`)
+// minPayloadSize is the smallest -size: room for the fixed part with a
+// 19-digit time, a 5-digit publisher and a 9-digit counter.
+const minPayloadSize = 64
 
 // appendPayload appends to dst one payload of exactly size bytes (or, when
 // size is smaller than the fixed part, as small as it can be) and returns it.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat. It
@@ -139,4 +141,50 @@ func parseVmRSS(status []byte) (int64, error) {
 		return kb * 1024, nil
 	}
 	return 0, fmt.Errorf("no VmRSS line (kernel thread or zombie?)")
+}
+
+// selfCPUSeconds returns the CPU time this process used so far, so a run can
+// tell whether the client itself was the bottleneck.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// machineBusySeconds returns the CPU time all cores of the machine spent
+// busy so far (everything in the "cpu" line of /proc/stat but idle and
+// iowait), in seconds. Less the server's and the client's share, it tells
+// how much other work competed with a run on this shared machine.
+func machineBusySeconds() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseBusy(b)
+}
+
+// parseBusy reads the busy jiffies of the first ("cpu") line of /proc/stat.
+func parseBusy(stat []byte) (float64, error) {
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, fmt.Errorf("malformed /proc/stat")
+	}
+	var busy uint64
+	for i, v := range f[1:] {
+		if i > 7 { // guest and guest_nice are already in user and nice
+			break
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		busy += n
+	}
+	return float64(busy) / clockTicks, nil
 }

@@ -29,8 +29,9 @@ type result struct {
 	Expected         uint64  `json:"expected,omitempty"`
 	Delivered        uint64  `json:"delivered,omitempty"`
 	Lost             uint64  `json:"lost"`
-	Extra            uint64  `json:"extra,omitempty"` // delivered beyond expected (duplicates)
-	DeliveriesPerSec float64 `json:"deliveries_per_sec,omitempty"`
+	Extra            uint64  `json:"extra,omitempty"`              // delivered beyond expected (duplicates)
+	DeliveriesPerSec float64 `json:"deliveries_per_sec,omitempty"` // received during the window, by receive time
+	OfferedPerSec    float64 `json:"offered_per_sec,omitempty"`    // deliveries owed for the window's publishes, per second
 	Gaps             uint64  `json:"gaps,omitempty"`
 	Reorders         uint64  `json:"reorders,omitempty"`
 	Disconnects      uint64  `json:"disconnects"`
@@ -50,6 +51,16 @@ type result struct {
 	ServerRSSBytes       int64   `json:"server_rss_bytes,omitempty"`
 	ServerProcesses      int     `json:"server_processes,omitempty"`
 	RSSPerConnBytes      float64 `json:"rss_per_conn_bytes,omitempty"`
+
+	// ClientCPUShare is the load client's own CPU time over the measured
+	// time and the drain, as a share of one core: near 1 means the client,
+	// not the server, may have been the limit.
+	ClientCPUShare      float64 `json:"client_cpu_share,omitempty"`
+	ClientCPUPerMillion float64 `json:"client_cpu_s_per_million,omitempty"`
+	// OtherCPUShare is the CPU time the rest of the machine used meanwhile,
+	// in cores: well above 0 means the run was disturbed and should be
+	// repeated (the host is shared).
+	OtherCPUShare float64 `json:"other_cpu_share"`
 }
 
 func newResult(cfg *config, mode string) *result {
@@ -69,7 +80,8 @@ func (r *result) fillLoad(s *stats, cfg *config, drained time.Duration) {
 	r.Expected = s.expected.Load()
 	r.Delivered = s.delivered.Load()
 	r.Lost, r.Extra = lostAndExtra(r.Expected, r.Delivered)
-	r.DeliveriesPerSec = float64(r.Delivered) / secs
+	r.DeliveriesPerSec = float64(s.receivedInWin.Load()) / secs
+	r.OfferedPerSec = float64(r.Expected) / secs
 	r.Gaps = s.gaps.Load()
 	r.Reorders = s.reorders.Load()
 	r.Disconnects = s.disconnects.Load()
@@ -127,10 +139,13 @@ func (r *result) print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "  %.0f msg/s per room x %d B for %.1fs: %d publishes (%.0f/s, %d behind schedule)\n",
 			r.Rate, r.Size, r.Duration, r.Published, r.PublishesPerSec, r.PublishesBehind)
-		fmt.Fprintf(w, "  deliveries: %d of %d (%.0f/s), lost %d, extra %d, gaps %d, reorders %d, drain %.2fs\n",
-			r.Delivered, r.Expected, r.DeliveriesPerSec, r.Lost, r.Extra, r.Gaps, r.Reorders, r.DrainSeconds)
+		fmt.Fprintf(w, "  throughput: %.0f deliveries/s received of %.0f/s offered\n", r.DeliveriesPerSec, r.OfferedPerSec)
+		fmt.Fprintf(w, "  deliveries: %d of %d, lost %d, extra %d, gaps %d, reorders %d, drain %.2fs\n",
+			r.Delivered, r.Expected, r.Lost, r.Extra, r.Gaps, r.Reorders, r.DrainSeconds)
 		fmt.Fprintf(w, "  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 			r.P50ms, r.P90ms, r.P99ms, r.P999ms, r.MaxMs)
+		fmt.Fprintf(w, "  client CPU: %.0f%% of one core (%.2f s per million received); other processes: %.2f cores\n",
+			100*r.ClientCPUShare, r.ClientCPUPerMillion, r.OtherCPUShare)
 		if r.ServerProcesses > 0 {
 			fmt.Fprintf(w, "  server: %.2f CPU s (%.2f s per million deliveries), RSS %s\n",
 				r.ServerCPUSeconds, r.CPUSecPerMillion, mib(r.ServerRSSBytes))

@@ -19,6 +19,7 @@ type stats struct {
 	published      atomic.Uint64 // publishes in the window
 	expected       atomic.Uint64 // deliveries owed for them
 	delivered      atomic.Uint64 // deliveries of them
+	receivedInWin  atomic.Uint64 // payloads received during the window, whenever sent (throughput)
 	gaps           atomic.Uint64 // counter jumps a receiver saw (messages it never got)
 	reorders       atomic.Uint64 // counters that went back or repeated
 	behind         atomic.Uint64 // publishes that were more than lagLimit late
@@ -70,6 +71,9 @@ func (s *stats) received(cfg *config, cl *client, msg []byte, now int64) {
 	}
 	if st.counter > cl.lastCounter {
 		cl.lastCounter = st.counter
+	}
+	if s.inWindow(now) {
+		s.receivedInWin.Add(1)
 	}
 	if s.inWindow(st.sentNanos) {
 		s.delivered.Add(1)

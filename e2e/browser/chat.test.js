@@ -3,11 +3,9 @@
 // Saves a screenshot to docs/chat.png.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-
-import { chromium } from 'playwright-core';
 
 import { Caddy, repoRoot } from '../../client/testing/caddy.js';
 
@@ -29,6 +27,15 @@ let browser;
 const pageErrors = [];
 
 before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_BIN`);
+  }
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (err) {
+    throw new Error(`playwright-core is not installed: run \`npm ci\` in e2e/browser (${err.message})`);
+  }
   caddy = await new Caddy(caddyfile).start();
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -1,0 +1,275 @@
+package caddyrooms
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/dustin/go-humanize"
+	"go.uber.org/zap"
+
+	"github.com/caddyrooms/caddyrooms/hub"
+)
+
+func init() {
+	caddy.RegisterModule(adminRooms{})
+}
+
+// adminRooms is the admin API module admin.api.rooms: it lists and
+// inspects rooms, publishes into them, disconnects clients and empties
+// rooms. It holds no state: every request looks its hub up in the pool, so
+// the endpoints keep working across reloads.
+//
+// The hub `default` is served at /rooms/; a hub named X (the `hub` option)
+// at /rooms/@X/.
+type adminRooms struct{}
+
+// CaddyModule returns the Caddy module information.
+func (adminRooms) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.rooms",
+		New: func() caddy.Module { return new(adminRooms) },
+	}
+}
+
+// Routes returns the one admin route under which adminRoutes are served.
+func (a adminRooms) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: adminPrefix, Handler: caddy.AdminHandlerFunc(a.serveHTTP)}}
+}
+
+const adminPrefix = "/rooms/"
+
+// adminRoute is one endpoint: a method and the path after /rooms/ (or
+// /rooms/@hub/), in which {room} and {client} each stand for one
+// path-escaped segment.
+type adminRoute struct {
+	method string
+	path   string
+	handle func(w http.ResponseWriter, r *http.Request, e *hubEntry, args adminArgs) error
+}
+
+// adminRoutes is the whole admin API.
+var adminRoutes = []adminRoute{
+	{http.MethodGet, "", listRooms},                            // ?prefix= &after= &limit=
+	{http.MethodGet, "{room}", showRoom},                       // the room and its clients
+	{http.MethodDelete, "{room}", emptyRoom},                   // every member leaves; 204
+	{http.MethodPost, "{room}/messages", publishToRoom},        // body: the JSON data
+	{http.MethodDelete, "{room}/clients/{client}", kickClient}, // disconnect with 1008; 204
+}
+
+// adminArgs are the path's unescaped {room} and {client}.
+type adminArgs struct {
+	hub, room, client string
+}
+
+func (adminRooms) serveHTTP(w http.ResponseWriter, r *http.Request) error {
+	hubName, segs, err := splitAdminPath(r.URL.EscapedPath())
+	if err != nil {
+		return adminError(http.StatusBadRequest, "%v", err)
+	}
+	var allowed []string
+	for _, rt := range adminRoutes {
+		args, ok := matchAdminPath(rt.path, segs)
+		if !ok {
+			continue
+		}
+		if r.Method != rt.method {
+			allowed = append(allowed, rt.method)
+			continue
+		}
+		args.hub = hubName
+		e := lookupHub(hubName)
+		if e == nil && hubName != DefaultHub {
+			return adminError(http.StatusNotFound, "no hub %q: no loaded route uses it", hubName)
+		}
+		return rt.handle(w, r, e, args)
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		return adminError(http.StatusMethodNotAllowed, "method %s not allowed here; allowed: %s", r.Method, strings.Join(allowed, ", "))
+	}
+	return adminError(http.StatusNotFound, "no such endpoint: %s", r.URL.Path)
+}
+
+// splitAdminPath splits an escaped request path into its hub (from a first
+// segment @name) and the escaped segments after it. A room whose name
+// starts with @ is written %40 in the path.
+func splitAdminPath(escaped string) (hubName string, segs []string, err error) {
+	rest := strings.TrimPrefix(escaped, adminPrefix)
+	hubName = DefaultHub
+	if strings.HasPrefix(rest, "@") {
+		first, after, _ := strings.Cut(rest[1:], "/")
+		if hubName, err = url.PathUnescape(first); err != nil || hubName == "" {
+			return "", nil, fmt.Errorf("bad hub name in path %q", escaped)
+		}
+		rest = after
+	}
+	if rest == "" {
+		return hubName, nil, nil
+	}
+	return hubName, strings.Split(rest, "/"), nil
+}
+
+// matchAdminPath matches escaped segments against a route's path.
+func matchAdminPath(pattern string, segs []string) (adminArgs, bool) {
+	var args adminArgs
+	var pat []string
+	if pattern != "" {
+		pat = strings.Split(pattern, "/")
+	}
+	if len(pat) != len(segs) {
+		return args, false
+	}
+	for i, p := range pat {
+		switch p {
+		case "{room}", "{client}":
+			v, err := url.PathUnescape(segs[i])
+			if err != nil {
+				return args, false
+			}
+			if p == "{room}" {
+				args.room = v
+			} else {
+				args.client = v
+			}
+		default:
+			if segs[i] != p {
+				return args, false
+			}
+		}
+	}
+	return args, true
+}
+
+// roomList is the answer to GET /rooms/. Next, when set, is the `after`
+// that fetches the next page.
+type roomList struct {
+	Rooms []hub.RoomSummary `json:"rooms"`
+	Next  string            `json:"next,omitempty"`
+}
+
+func listRooms(w http.ResponseWriter, r *http.Request, e *hubEntry, _ adminArgs) error {
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return adminError(http.StatusBadRequest, "limit %q: must be a positive integer", s)
+		}
+		limit = n
+	}
+	list := roomList{Rooms: []hub.RoomSummary{}}
+	if e != nil {
+		fetch := 0
+		if limit > 0 {
+			fetch = limit + 1 // one more tells whether there is a next page
+		}
+		list.Rooms = e.Rooms(q.Get("prefix"), q.Get("after"), fetch)
+		if limit > 0 && len(list.Rooms) > limit {
+			list.Rooms = list.Rooms[:limit]
+			list.Next = list.Rooms[limit-1].Name
+		}
+	}
+	return adminJSON(w, http.StatusOK, list)
+}
+
+func showRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
+	if e == nil {
+		return errNoRoom(a)
+	}
+	d, ok := e.Room(a.room)
+	if !ok {
+		return errNoRoom(a)
+	}
+	return adminJSON(w, http.StatusOK, d)
+}
+
+// publishResult is the answer to POST /rooms/{room}/messages.
+type publishResult struct {
+	Seq       uint64 `json:"seq"`
+	Delivered int    `json:"delivered"`
+}
+
+func publishToRoom(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs) error {
+	if e == nil {
+		return errNoRoom(a)
+	}
+	limit := e.maxMessageSize()
+	if r.ContentLength > limit {
+		return errTooLarge(limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return adminError(http.StatusBadRequest, "reading the body: %v", err)
+	}
+	if int64(len(body)) > limit {
+		return errTooLarge(limit)
+	}
+	var data bytes.Buffer
+	if err := json.Compact(&data, body); err != nil || data.Len() == 0 {
+		return adminError(http.StatusBadRequest, "the body must be one JSON value, the message's data")
+	}
+	seq, delivered, ok := e.Publish(a.room, data.Bytes())
+	if !ok {
+		return adminError(http.StatusNotFound, "no room %q: it has no members, so the message would reach no one", a.room)
+	}
+	adminLog().Info("published to a room", zap.String("hub", a.hub), zap.String("room", a.room),
+		zap.Uint64("seq", seq), zap.Int("delivered", delivered), zap.Int("bytes", data.Len()))
+	return adminJSON(w, http.StatusOK, publishResult{Seq: seq, Delivered: delivered})
+}
+
+func kickClient(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
+	if e == nil || !e.Kick(a.room, a.client) {
+		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
+	}
+	adminLog().Info("disconnected a client", zap.String("hub", a.hub), zap.String("room", a.room), zap.String("client", a.client))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func emptyRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
+	if e == nil || !e.Empty(a.room) {
+		return errNoRoom(a)
+	}
+	adminLog().Info("emptied a room", zap.String("hub", a.hub), zap.String("room", a.room))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func errNoRoom(a adminArgs) error {
+	return adminError(http.StatusNotFound, "no room %q", a.room)
+}
+
+func errTooLarge(limit int64) error {
+	return adminError(http.StatusRequestEntityTooLarge, "the body is larger than %s, the hub's largest max_message_size", humanize.IBytes(uint64(limit)))
+}
+
+// adminError is an error answered as {"error": message} with status.
+func adminError(status int, format string, args ...any) error {
+	return caddy.APIError{HTTPStatus: status, Err: fmt.Errorf(format, args...)}
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n')) // the status is sent: a failed write cannot be answered
+	return nil
+}
+
+func adminLog() *zap.Logger { return caddy.Log().Named("admin.api.rooms") }
+
+// Interface guards
+var (
+	_ caddy.Module      = adminRooms{}
+	_ caddy.AdminRouter = adminRooms{}
+)

@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# bench/compare.sh: caddyrooms side by side with Nchan and Socket.IO 4 on this
+# machine, with the same load client (cmd/roomsbench), each server pinned to
+# core 0 and the client to core 1 (see shared/PEERS.md). Every scenario runs
+# --reps times per server, interleaved across servers, and one Markdown table
+# with the median per scenario and server is printed at the end.
+#
+# Usage: bench/compare.sh [options]
+#   --quick            short runs (1 s warm-up, 3 s measured) and a coarser
+#                      rate sweep
+#   --only LIST        scenarios to run, comma-separated, from:
+#                      light,sweep,p99,bigroom,idle,slow (default: all)
+#   --skip LIST        servers to leave out, from: ours,ours-raw,nchan,socketio
+#   --reps N           runs per scenario and server (default 3)
+#   --duration D       measured time of one run, e.g. 5s (overrides --quick's)
+#   --out DIR          keep configs, logs and raw results in DIR
+#   --no-install       do not apt-get/npm install anything that is missing
+#   -h, --help         this text
+#
+# Installs what is missing: nginx with the Nchan module and jq (apt-get), and
+# socket.io@4 (npm, into the work folder). Builds bin/caddy and roomsbench.
+# Servers listen on 127.0.0.1 only (ports from BENCH_PORT_BASE, default
+# 18080..18082) and are stopped on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+
+quick=0
+only="light,sweep,p99,bigroom,idle,slow"
+skip=""
+reps=3
+duration=""
+out=""
+install=1
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--quick) quick=1 ;;
+	--only) only="$2"; shift ;;
+	--skip) skip="$2"; shift ;;
+	--reps) reps="$2"; shift ;;
+	--duration) duration="$2"; shift ;;
+	--out) out="$2"; shift ;;
+	--no-install) install=0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if [[ $quick == 1 ]]; then
+	warmup=1s
+	: "${duration:=3s}"
+	sweep_rates=(100 200 400 800 1600)
+else
+	warmup=2s
+	: "${duration:=10s}"
+	sweep_rates=(100 200 300 400 600 800 1000 1300 1600 2000)
+fi
+
+port_base=${BENCH_PORT_BASE:-18080}
+port_ours=$port_base
+port_nchan=$((port_base + 1))
+port_sio=$((port_base + 2))
+
+if [[ -n $out ]]; then
+	mkdir -p "$out"
+	work=$(cd "$out" && pwd)
+	keep_work=1
+else
+	work=$(mktemp -d /tmp/roomsbench.XXXXXX)
+	keep_work=0
+fi
+results="$work/results.jsonl"
+: >"$results"
+
+log() { echo "compare.sh: $*" >&2; }
+has() { [[ ",$1," == *",$2,"* ]]; }
+
+# ---- servers: started pinned to core 0, stopped on exit -------------------
+
+declare -A server_pid=()
+
+cleanup() {
+	local name pid
+	for name in "${!server_pid[@]}"; do
+		pid=${server_pid[$name]}
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null || true
+		fi
+	done
+	for name in "${!server_pid[@]}"; do
+		pid=${server_pid[$name]}
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	if [[ $keep_work == 0 ]]; then
+		rm -rf "$work"
+	else
+		log "configs, logs and results kept in $work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # PORT NAME LOG
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "$2 did not listen on port $1; its log:"
+	tail -n 30 "$3" >&2 || true
+	return 1
+}
+
+start_ours() {
+	sed -e "s|@PORT@|$port_ours|g" "$BENCH/Caddyfile.tmpl" >"$work/Caddyfile"
+	taskset -c 0 "$ROOT/bin/caddy" run --config "$work/Caddyfile" --adapter caddyfile \
+		>"$work/caddy.log" 2>&1 &
+	server_pid[ours]=$!
+	wait_port "$port_ours" caddy "$work/caddy.log"
+}
+
+start_nchan() {
+	local load=""
+	if [[ -f /usr/lib/nginx/modules/ngx_nchan_module.so ]]; then
+		load="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
+	fi
+	mkdir -p "$work/nginx/tmp"
+	sed -e "s|@LOAD_MODULE@|$load|" -e "s|@PREFIX@|$work/nginx|g" -e "s|@PORT@|$port_nchan|g" \
+		"$BENCH/nginx.conf.tmpl" >"$work/nginx/nginx.conf"
+	taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/startup.log" \
+		-g 'daemon off;' >"$work/nginx/out.log" 2>&1 &
+	server_pid[nchan]=$!
+	wait_port "$port_nchan" nginx "$work/nginx/nginx-error.log"
+}
+
+start_socketio() {
+	cp "$BENCH/socketio-server.js" "$work/sio/"
+	(cd "$work/sio" && exec taskset -c 0 node socketio-server.js "$port_sio") >"$work/sio/out.log" 2>&1 &
+	server_pid[socketio]=$!
+	wait_port "$port_sio" socket.io "$work/sio/out.log"
+}
+
+# ---- what to install and build --------------------------------------------
+
+want_ours=0 want_raw=0 want_nchan=0 want_sio=0
+has "$skip" ours || want_ours=1
+has "$skip" ours-raw || want_raw=1
+has "$skip" nchan || want_nchan=1
+has "$skip" socketio || want_sio=1
+
+apt_updated=0
+apt_install() {
+	if [[ $install == 0 ]]; then
+		log "missing: $* (and --no-install was given)"
+		return 1
+	fi
+	if [[ $apt_updated == 0 ]]; then
+		apt-get update -q >/dev/null
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+}
+
+command -v jq >/dev/null || apt_install jq
+command -v taskset >/dev/null || apt_install util-linux
+if [[ $want_nchan == 1 ]] && { ! command -v nginx >/dev/null || [[ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]]; }; then
+	log "installing nginx and the Nchan module"
+	apt_install nginx-light libnginx-mod-nchan || apt_install nginx libnginx-mod-nchan
+fi
+if [[ $want_sio == 1 ]]; then
+	command -v node >/dev/null || apt_install nodejs npm
+	mkdir -p "$work/sio"
+	if [[ ! -d "$work/sio/node_modules/socket.io" ]]; then
+		log "installing socket.io@4 into $work/sio"
+		(cd "$work/sio" && npm install --no-audit --no-fund --silent socket.io@4 >/dev/null)
+	fi
+fi
+
+if [[ $want_ours == 1 || $want_raw == 1 ]]; then
+	log "building bin/caddy"
+	(cd "$ROOT" && go build -o bin/caddy ./cmd/caddy)
+fi
+log "building roomsbench"
+(cd "$ROOT" && go build -o "$work/roomsbench" ./cmd/roomsbench)
+
+# ---- servers and their client targets -------------------------------------
+
+servers=()
+declare -A target=() url=() pidof=() label=()
+if [[ $want_ours == 1 || $want_raw == 1 ]]; then
+	start_ours
+	if [[ $want_ours == 1 ]]; then
+		servers+=(ours); target[ours]=json; url[ours]="ws://127.0.0.1:$port_ours"
+		pidof[ours]=${server_pid[ours]}; label[ours]="caddyrooms json"
+	fi
+	if [[ $want_raw == 1 ]]; then
+		servers+=(ours-raw); target[ours-raw]=raw; url[ours-raw]="ws://127.0.0.1:$port_ours"
+		pidof[ours-raw]=${server_pid[ours]}; label[ours-raw]="caddyrooms raw"
+	fi
+fi
+if [[ $want_nchan == 1 ]]; then
+	start_nchan
+	servers+=(nchan); target[nchan]=nchan; url[nchan]="ws://127.0.0.1:$port_nchan"
+	pidof[nchan]=${server_pid[nchan]}; label[nchan]="Nchan"
+fi
+if [[ $want_sio == 1 ]]; then
+	start_socketio
+	servers+=(socketio); target[socketio]=socketio; url[socketio]="ws://127.0.0.1:$port_sio"
+	pidof[socketio]=${server_pid[socketio]}; label[socketio]="Socket.IO 4"
+fi
+[[ ${#servers[@]} -gt 0 ]] || { log "every server was skipped"; exit 2; }
+
+# ---- running the client ----------------------------------------------------
+
+# bench SCENARIO SERVER REP ARGS...: one client run. Its JSON result,
+# tagged, goes to results.jsonl and stdout, a one-line summary to stderr.
+bench() {
+	local scenario=$1 server=$2 rep=$3
+	shift 3
+	local line
+	if ! line=$(taskset -c 1 "$work/roomsbench" -q -json -target "${target[$server]}" -url "${url[$server]}" \
+		-pid "${pidof[$server]}" -room-prefix "b$(date +%s%N)x" "$@" 2>>"$work/client.log" | tail -n 1); then
+		log "$scenario/$server run $rep failed (see $work/client.log)"
+		line='{"failed":true}'
+	fi
+	if ! kill -0 "${pidof[$server]}" 2>/dev/null; then
+		log "$server died during $scenario"
+		exit 1
+	fi
+	line=$(jq -c --arg s "$scenario" --arg v "$server" --argjson r "$rep" '. + {scenario:$s, server:$v, rep:$r}' <<<"$line")
+	echo "$line" >>"$results"
+	jq -r '"\(.scenario) \(.server) #\(.rep): " + (if .failed then "FAILED" else
+		"\(.deliveries_per_sec // 0 | floor)/s lost \(.lost // 0) p99 \(.p99_ms // 0)ms rss/conn \(.rss_per_conn_bytes // 0 | floor) client \(.client_cpu_share // 0 | .*100 | floor)% other \(.other_cpu_share // 0 | .*100 | floor)%" end)' <<<"$line" >&2
+	echo "$line"
+	sleep 1 # let the server settle before the next run
+}
+
+common=(-warmup "$warmup" -duration "$duration")
+
+scenario_light() { bench light "$1" "$2" -clients 1000 -rooms 10 -rate 10 -size 100 "${common[@]}" >/dev/null; }
+scenario_p99() { bench p99 "$1" "$2" -clients 1000 -rooms 10 -rate 100 -size 100 "${common[@]}" >/dev/null; }
+scenario_bigroom() { bench bigroom "$1" "$2" -clients 5000 -rooms 1 -rate 20 -size 100 "${common[@]}" >/dev/null; }
+scenario_idle() { bench idle "$1" "$2" -idle -clients 10000 -rooms 100 -warmup 3s >/dev/null; }
+scenario_slow() {
+	# 99 fast members and one that never reads (a 4 KiB receive buffer),
+	# ~2 MB/s for it to fall behind on; at least 8 s so that its buffers fill.
+	local d=$duration
+	[[ $(secs "$d") -ge 8 ]] || d=8s
+	bench slow "$1" "$2" -clients 100 -rooms 1 -rate 500 -size 4000 -slow 1 -warmup "$warmup" -duration "$d" >/dev/null
+}
+# The rate sweep: 1,000 clients in 10 rooms, the per-room rate raised step by
+# step until deliveries are lost, the server falls behind the offered rate by
+# more than 5%, or the delivered rate stops growing (< 2% more than the step
+# before). Its result is the highest delivered rate of a step without loss.
+scenario_sweep() {
+	local server=$1 rep=$2 rate line best=0 prev=0 dps lost offered
+	for rate in "${sweep_rates[@]}"; do
+		line=$(bench "sweep-$rate" "$server" "$rep" -clients 1000 -rooms 10 -rate "$rate" -size 100 "${common[@]}")
+		dps=$(jq -r '.deliveries_per_sec // 0 | floor' <<<"$line")
+		lost=$(jq -r '.lost // 1' <<<"$line")
+		offered=$(jq -r '.offered_per_sec // 0 | floor' <<<"$line")
+		if [[ $lost == 0 && $dps -gt $best ]]; then
+			best=$dps
+		fi
+		if [[ $lost != 0 ]] || ((dps * 100 < offered * 95)) || ((dps * 100 < prev * 102)); then
+			break
+		fi
+		prev=$dps
+	done
+	jq -cn --arg v "$server" --argjson r "$rep" --argjson b "$best" \
+		'{scenario:"sweep", server:$v, rep:$r, max_no_loss_per_sec:$b}' >>"$results"
+	log "sweep $server #$rep: highest no-loss rate $best deliveries/s"
+}
+
+secs() { # 3s -> 3, 1m -> 60, 500ms -> 0
+	local d=$1
+	case "$d" in
+	*ms) echo 0 ;;
+	*m) echo $((${d%m} * 60)) ;;
+	*s) echo "${d%s}" | cut -d. -f1 ;;
+	*) echo "$d" ;;
+	esac
+}
+
+scenarios=()
+for s in light sweep p99 bigroom idle slow; do
+	has "$only" "$s" && scenarios+=("$s")
+done
+[[ ${#scenarios[@]} -gt 0 ]] || { log "--only $only names no scenario"; exit 2; }
+
+log "servers: ${servers[*]}; scenarios: ${scenarios[*]}; $reps reps of ${duration} (warm-up $warmup); work folder $work"
+for s in "${scenarios[@]}"; do
+	for rep in $(seq "$reps"); do
+		for server in "${servers[@]}"; do
+			"scenario_$s" "$server" "$rep"
+		done
+	done
+done
+
+# ---- the table: median of the reps per scenario and server -----------------
+
+# cell SCENARIO SERVER FIELD DIVISOR DECIMALS: the median over the reps of a
+# numeric field divided by DIVISOR, or "-" when no run of that pair has it.
+cell() {
+	jq -rs --arg s "$1" --arg v "$2" --arg f "$3" --argjson div "$4" --argjson d "$5" '
+		[.[] | select(.scenario == $s and .server == $v and (.failed | not)) | .[$f] | select(. != null) | . / $div]
+		| sort | if length == 0 then "-" else .[(length - 1) / 2 | floor] | (. * pow(10; $d) | round) / pow(10; $d) end
+	' "$results"
+}
+
+row() { # LABEL SCENARIO FIELD DIVISOR DECIMALS
+	local line="| $1 |" server
+	for server in "${servers[@]}"; do
+		line+=" $(cell "$2" "$server" "$3" "$4" "$5") |"
+	done
+	echo "$line"
+}
+
+header="| scenario (median of $reps) |"
+rule="|---|"
+for server in "${servers[@]}"; do
+	header+=" ${label[$server]} |"
+	rule+="---:|"
+done
+
+echo
+echo "$header"
+echo "$rule"
+for s in "${scenarios[@]}"; do
+	case $s in
+	light)
+		row "light: 1k clients, 10 rooms, 10 msg/s/room, 100 B: p99 ms" light p99_ms 1 2
+		row "light: server CPU s per 1M deliveries" light cpu_s_per_million 1 2
+		row "light: lost deliveries" light lost 1 0
+		;;
+	sweep)
+		row "sweep (1k clients, 10 rooms): highest no-loss deliveries/s" sweep max_no_loss_per_sec 1 0
+		;;
+	p99)
+		row "~100k deliveries/s (1k clients, 10 rooms, 100 msg/s/room): p50 ms" p99 p50_ms 1 2
+		row "~100k deliveries/s: p99 ms" p99 p99_ms 1 2
+		row "~100k deliveries/s: p99.9 ms" p99 p999_ms 1 2
+		row "~100k deliveries/s: server CPU s per 1M deliveries" p99 cpu_s_per_million 1 2
+		row "~100k deliveries/s: lost deliveries" p99 lost 1 0
+		;;
+	bigroom)
+		row "one room of 5,000 at 20 msg/s (~100k/s): deliveries/s" bigroom deliveries_per_sec 1 0
+		row "one room of 5,000: p99 ms" bigroom p99_ms 1 2
+		row "one room of 5,000: lost deliveries" bigroom lost 1 0
+		;;
+	idle)
+		row "10,000 idle connections: server RSS KiB per connection" idle rss_per_conn_bytes 1024 1
+		row "10,000 idle connections: connected" idle connected 1 0
+		;;
+	slow)
+		row "1 slow consumer among 100 (500 msg/s, 4 KB): fast clients' p99 ms" slow p99_ms 1 2
+		row "1 slow consumer: fast clients' lost deliveries" slow lost 1 0
+		row "1 slow consumer: server RSS MiB at the end" slow server_rss_bytes 1048576 1
+		;;
+	esac
+done
+echo
+echo "Other processes on the machine used up to $(jq -s '[.[] | .other_cpu_share // 0] | max * 100 | floor' "$results")% of a core during these runs (the host is shared: repeat when that is high)."

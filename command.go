@@ -1,0 +1,294 @@
+package caddyrooms
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/caddyrooms/caddyrooms/hub"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "rooms",
+		Usage: "list|show|publish|kick|empty [--address <interface>] [--config <path> [--adapter <name>]] [--hub <name>] [--json]",
+		Short: "Lists and manages the rooms of a running Caddy",
+		Long: `
+Talks to the admin API of a running Caddy (admin.api.rooms) to list rooms,
+show a room's clients, publish a message into a room, disconnect a client
+and empty a room.
+
+  caddy rooms list [--prefix <p>] [--after <room>] [--limit <n>]
+  caddy rooms show <room>
+  caddy rooms publish <room> [<json>]     (the JSON data; from stdin when absent or -)
+  caddy rooms kick <room> <client>
+  caddy rooms empty <room>
+
+The admin endpoint is --address if given, else the admin address of the
+--config file (adapted with --adapter), else localhost:2019, as for
+'caddy reload' and 'caddy stop'. --hub names a hub other than 'default'.
+Output is a table for people; --json prints the API's JSON for scripts.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			pf := cmd.PersistentFlags()
+			pf.String("address", "", "The address of the admin API endpoint, if not the default")
+			pf.StringP("config", "c", "", "Configuration file to read the admin address from, if --address is not used")
+			pf.StringP("adapter", "a", "", "Name of the config adapter (when --config is used)")
+			pf.String("hub", DefaultHub, "The hub whose rooms to manage")
+			pf.Bool("json", false, "Print the API's JSON instead of a table")
+
+			list := &cobra.Command{
+				Use:   "list [--prefix <p>] [--after <room>] [--limit <n>]",
+				Short: "Lists rooms, sorted by name, with their member counts",
+				Args:  cobra.NoArgs,
+				RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsList),
+			}
+			list.Flags().String("prefix", "", "Only rooms whose names start with this")
+			list.Flags().String("after", "", "Only rooms whose names sort after this (paging)")
+			list.Flags().Int("limit", 0, "At most this many rooms (0: all)")
+
+			cmd.AddCommand(list,
+				&cobra.Command{
+					Use:   "show <room>",
+					Short: "Shows a room and its clients",
+					Args:  cobra.ExactArgs(1),
+					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsShow),
+				},
+				&cobra.Command{
+					Use:   "publish <room> [<json>|-]",
+					Short: "Publishes JSON data to every member of a room (from stdin without <json>)",
+					Args:  cobra.RangeArgs(1, 2),
+					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsPublish),
+				},
+				&cobra.Command{
+					Use:   "kick <room> <client>",
+					Short: "Disconnects a client of a room (close code 1008)",
+					Args:  cobra.ExactArgs(2),
+					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsKick),
+				},
+				&cobra.Command{
+					Use:   "empty <room>",
+					Short: "Makes every member leave a room; connections stay open",
+					Args:  cobra.ExactArgs(1),
+					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsEmpty),
+				},
+			)
+		},
+	})
+}
+
+func cmdRoomsList(fl caddycmd.Flags) (int, error) {
+	q := url.Values{}
+	for _, name := range []string{"prefix", "after"} {
+		if v := fl.String(name); v != "" {
+			q.Set(name, v)
+		}
+	}
+	if n := fl.Int("limit"); n != 0 {
+		q.Set("limit", fmt.Sprint(n))
+	}
+	uri := hubPath(fl.String("hub"))
+	if len(q) > 0 {
+		uri += "?" + q.Encode()
+	}
+	body, err := roomsRequest(fl, http.MethodGet, uri, nil)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if fl.Bool("json") {
+		return printRaw(body)
+	}
+	var list roomList
+	if err := json.Unmarshal(body, &list); err != nil {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tMEMBERS")
+	for _, r := range list.Rooms {
+		fmt.Fprintf(tw, "%s\t%d\n", printable(r.Name), r.Members)
+	}
+	_ = tw.Flush()
+	if list.Next != "" {
+		fmt.Fprintf(os.Stderr, "more rooms: add --after %q\n", list.Next)
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+func cmdRoomsShow(fl caddycmd.Flags) (int, error) {
+	room := fl.Arg(0)
+	body, err := roomsRequest(fl, http.MethodGet, roomPath(fl.String("hub"), room), nil)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if fl.Bool("json") {
+		return printRaw(body)
+	}
+	var d hub.RoomDetail
+	if err := json.Unmarshal(body, &d); err != nil {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
+	}
+	fmt.Printf("room %s: %d members, %d messages\n\n", printable(d.Name), d.Members, d.Seq)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tUSER\tREMOTE ADDRESS\tJOINED")
+	for _, c := range d.Clients {
+		user := printable(c.User)
+		if user == "" {
+			user = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(c.ID), user, c.RemoteAddr, c.JoinedAt.Local().Format(time.DateTime))
+	}
+	_ = tw.Flush()
+	return caddy.ExitCodeSuccess, nil
+}
+
+// maxPublishInput bounds what publish reads from stdin; the server's limit
+// (the hub's max_message_size) is usually far lower.
+const maxPublishInput = 64 << 20
+
+func cmdRoomsPublish(fl caddycmd.Flags) (int, error) {
+	room, data := fl.Arg(0), fl.Arg(1)
+	if fl.NArg() < 2 || data == "-" {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, maxPublishInput))
+		if err != nil {
+			return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the data from stdin: %v", err)
+		}
+		data = string(b)
+	}
+	if !json.Valid([]byte(data)) {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("the data must be JSON: to send text, quote it, as in '\"hello\"'")
+	}
+	body, err := roomsRequest(fl, http.MethodPost, roomPath(fl.String("hub"), room)+"/messages", strings.NewReader(data))
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if fl.Bool("json") {
+		return printRaw(body)
+	}
+	var p publishResult
+	if err := json.Unmarshal(body, &p); err != nil {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
+	}
+	fmt.Printf("published to %s: seq %d, delivered to %d members\n", printable(room), p.Seq, p.Delivered)
+	return caddy.ExitCodeSuccess, nil
+}
+
+func cmdRoomsKick(fl caddycmd.Flags) (int, error) {
+	room, client := fl.Arg(0), fl.Arg(1)
+	uri := roomPath(fl.String("hub"), room) + "/clients/" + url.PathEscape(client)
+	if _, err := roomsRequest(fl, http.MethodDelete, uri, nil); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if !fl.Bool("json") {
+		fmt.Printf("disconnected %s from %s\n", printable(client), printable(room))
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+func cmdRoomsEmpty(fl caddycmd.Flags) (int, error) {
+	room := fl.Arg(0)
+	if _, err := roomsRequest(fl, http.MethodDelete, roomPath(fl.String("hub"), room), nil); err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	if !fl.Bool("json") {
+		fmt.Printf("emptied %s\n", printable(room))
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+// hubPath is the admin path of a hub's room list.
+func hubPath(hubName string) string {
+	if hubName == "" || hubName == DefaultHub {
+		return adminPrefix
+	}
+	return adminPrefix + "@" + url.PathEscape(hubName) + "/"
+}
+
+// roomPath is the admin path of a room. Besides what url.PathEscape
+// escapes, a leading @ (which would name a hub) and the names . and ..
+// (which HTTP clients and servers resolve) are escaped.
+func roomPath(hubName, room string) string {
+	e := url.PathEscape(room)
+	switch {
+	case strings.HasPrefix(e, "@"):
+		e = "%40" + e[1:]
+	case e == "." || e == "..":
+		e = strings.ReplaceAll(e, ".", "%2E")
+	}
+	return hubPath(hubName) + e
+}
+
+// roomsRequest sends one request to the admin endpoint, as `caddy reload`
+// does, and returns the answer's body. Its errors say what went wrong in
+// words: Caddy not running, or the API's own error message.
+func roomsRequest(fl caddycmd.Flags, method, uri string, body io.Reader) ([]byte, error) {
+	addr, err := caddycmd.DetermineAdminAPIAddress(fl.String("address"), nil, fl.String("config"), fl.String("adapter"))
+	if err != nil {
+		return nil, fmt.Errorf("finding the admin endpoint: %v", err)
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, method, uri, nil, body)
+	if err != nil {
+		return nil, explainAdminError(addr, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer of %s: %v", addr, err)
+	}
+	return b, nil
+}
+
+// caddyResponded matches the error AdminAPIRequest makes of an HTTP error.
+var caddyResponded = regexp.MustCompile(`^caddy responded with error: HTTP (\d+): (?s)(.*)$`)
+
+// explainAdminError turns AdminAPIRequest's errors into messages for
+// people: the API's {"error": ...} text, or a hint that Caddy is not
+// running or listens elsewhere.
+func explainAdminError(addr string, err error) error {
+	msg := err.Error()
+	if m := caddyResponded.FindStringSubmatch(msg); m != nil {
+		var apiErr struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal([]byte(m[2]), &apiErr) == nil && apiErr.Error != "" {
+			if m[1] == "404" && strings.HasPrefix(apiErr.Error, "no such endpoint") {
+				return fmt.Errorf("%s (HTTP %s): is the rooms module in this Caddy?", apiErr.Error, m[1])
+			}
+			return fmt.Errorf("%s (HTTP %s)", apiErr.Error, m[1])
+		}
+		return fmt.Errorf("HTTP %s: %s", m[1], strings.TrimSpace(m[2]))
+	}
+	if strings.HasPrefix(msg, "performing request:") {
+		return fmt.Errorf("cannot reach Caddy's admin endpoint at %s: is Caddy running, and is that its admin address (--address, --config)? (%s)",
+			addr, strings.TrimPrefix(msg, "performing request: "))
+	}
+	return err
+}
+
+// printRaw prints an API answer as it came.
+func printRaw(body []byte) (int, error) {
+	_, err := os.Stdout.Write(body)
+	if err != nil {
+		return caddy.ExitCodeFailedStartup, err
+	}
+	return caddy.ExitCodeSuccess, nil
+}
+
+// printable quotes a name that has spaces or control characters, so that
+// the table stays readable and cannot be spoofed by a room name.
+func printable(s string) string {
+	if strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '"' }) {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}

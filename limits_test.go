@@ -1,0 +1,215 @@
+package caddyrooms_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
+	"github.com/caddyrooms/caddyrooms/internal/wstest"
+)
+
+func TestE2EMessageSizeLimit(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		max_message_size 1KiB
+	}
+}`)
+	big := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	other := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	big.Expect("presence")
+	big.SendRaw(websocket.TextMessage, []byte(`{"type":"publish","room":"r","data":"`+strings.Repeat("x", 2000)+`"}`))
+	big.ExpectClose(websocket.CloseMessageTooBig)
+
+	t.Log("nobody else is affected")
+	if f := other.Expect("presence"); f.Str("event") != "leave" {
+		t.Fatalf("presence: %v", f)
+	}
+	other.Send(map[string]any{"type": "publish", "room": "r", "data": strings.Repeat("y", 900)})
+	other.Expect("message")
+	other.Expect("ack")
+}
+
+func TestE2ERoomAndMemberLimits(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		max_rooms 2
+		max_members 2
+	}
+}`)
+	a := wstest.Join(t, c.URL("ws")+"/ws/full", true)
+	b := wstest.Join(t, c.URL("ws")+"/ws/full", true)
+	a.Expect("presence")
+
+	t.Log("max_rooms: the path room counts")
+	b.Send(map[string]any{"type": "join", "room": "second", "id": "1"})
+	b.Expect("joined")
+	b.Send(map[string]any{"type": "join", "room": "third", "id": "2"})
+	if f := b.ExpectError("too_many_rooms"); f.Str("id") != "2" {
+		t.Fatalf("error: %v", f)
+	}
+
+	t.Log("max_members: a join by message is refused, the connection stays")
+	x := wstest.Join(t, c.URL("ws")+"/ws/other", true)
+	x.Send(map[string]any{"type": "join", "room": "full", "id": "3"})
+	x.ExpectError("room_full")
+	x.Send(map[string]any{"type": "publish", "room": "other", "data": 1})
+	x.Expect("message")
+
+	t.Log("max_members: a connection whose path room is full is told why and closed")
+	y := wstest.Dial(t, c.URL("ws")+"/ws/full", nil)
+	y.Expect("welcome")
+	y.ExpectError("room_full")
+	y.ExpectClose(websocket.ClosePolicyViolation)
+}
+
+func TestE2ERateLimitAndFlood(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		rate_limit 2 5
+		max_errors 10
+	}
+}`)
+	a := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	const flood = 40
+	for i := 0; i < flood; i++ {
+		a.Send(map[string]any{"type": "publish", "room": "r", "data": i, "id": "f"})
+	}
+	var messages, limited int
+	for {
+		_, b, err := a.Read(wstest.Timeout)
+		if err != nil {
+			ce, ok := err.(*websocket.CloseError)
+			if !ok || ce.Code != websocket.ClosePolicyViolation || ce.Text != "too many errors" {
+				t.Fatalf("flood ended with %v, want close 1008 too many errors", err)
+			}
+			break
+		}
+		s := string(b)
+		switch {
+		case strings.Contains(s, `"type":"message"`):
+			messages++
+		case strings.Contains(s, `"code":"rate_limited"`):
+			if !strings.Contains(s, `"id":"f"`) {
+				t.Fatalf("rate_limited error without the frame's id: %s", s)
+			}
+			limited++
+		}
+	}
+	// the burst of 5 passes (plus what the rate refilled), then 10 refusals
+	if messages < 5 || messages > 8 || limited != 10 {
+		t.Fatalf("%d messages, %d rate_limited errors; want 5-8 and 10", messages, limited)
+	}
+}
+
+func TestE2ESlowClientIsCutOff(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		send_queue 32
+		write_timeout 1s
+	}
+}`)
+	slow := wstest.Join(t, c.URL("ws")+"/ws/r", true) // never reads again
+	fast := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	payload := strings.Repeat("z", 16<<10)
+	const n = 1000 // 16 MB, more than loopback buffers hold
+	slowLeft := false
+	for i := 0; i < n; i++ {
+		fast.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
+		for got := false; !got; {
+			f := fast.Next()
+			switch {
+			case f.Type() == "ack":
+				got = true
+			case f.Type() == "presence" && f.Str("event") == "leave" && f.Str("client") == slow.ID:
+				slowLeft = true
+			}
+		}
+	}
+	if !slowLeft {
+		t.Fatal("the slow client was never cut off")
+	}
+}
+
+func TestE2EDropOldestPolicy(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		send_queue 16
+		slow_client drop_oldest
+		write_timeout 30s
+	}
+}`)
+	slow := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	fast := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	slow.Expect("presence")
+	payload := strings.Repeat("z", 16<<10)
+	const n = 600
+	for i := 0; i < n; i++ {
+		fast.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
+		fast.Expect("message")
+		fast.Expect("ack")
+	}
+	received, dropped := 0, 0
+	for received+dropped < n {
+		f := slow.Next()
+		switch f.Type() {
+		case "message":
+			received++
+		case "error":
+			var k int
+			if _, err := fmtSscan(f.Str("message"), &k); err != nil || f.Str("code") != "messages_dropped" {
+				t.Fatalf("unexpected error frame %v", f)
+			}
+			dropped += k
+		}
+	}
+	if dropped == 0 || received+dropped != n {
+		t.Fatalf("%d received + %d dropped, want %d with some dropped", received, dropped, n)
+	}
+}
+
+func TestE2EPingAndPongTimeout(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		ping_interval 200ms
+		pong_timeout 300ms
+	}
+}`)
+	watcher := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	pings := make(chan struct{}, 100)
+	watcher.Conn.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return watcher.Conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	mute := wstest.Join(t, c.URL("ws")+"/ws/r", true) // reads nothing from now: never pongs
+	if f := watcher.Expect("presence"); f.Str("event") != "join" {
+		t.Fatalf("presence: %v", f)
+	}
+	start := time.Now()
+	if f := watcher.Expect("presence"); f.Str("event") != "leave" || f.Str("client") != mute.ID {
+		t.Fatalf("presence: %v", f)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the mute client was closed after %s", took)
+	}
+	if len(pings) < 2 {
+		t.Fatalf("the watcher saw %d pings", len(pings))
+	}
+	t.Log("the watcher answers pings and stays connected")
+	watcher.Send(map[string]any{"type": "publish", "room": "r", "data": "still here"})
+	watcher.Expect("message")
+}
