@@ -1,0 +1,116 @@
+package hub
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// discardConn is a net.Conn that accepts every write at once.
+type discardConn struct {
+	net.Conn // nil: only the methods below are used
+	written  atomic.Int64
+}
+
+func (d *discardConn) Write(p []byte) (int, error)      { d.written.Add(int64(len(p))); return len(p), nil }
+func (d *discardConn) Close() error                     { return nil }
+func (d *discardConn) SetWriteDeadline(time.Time) error { return nil }
+func (d *discardConn) SetReadDeadline(time.Time) error  { return nil }
+
+// benchRoom makes a hub with one room of n members on discarding
+// connections.
+func benchRoom(b *testing.B, n int) (*Hub, []*Client) {
+	h := New(Options{})
+	cfg := Config{SendQueue: 1 << 20, MaxMembers: 0, NoPresence: true}.WithDefaults()
+	clients := make([]*Client, n)
+	for i := range clients {
+		clients[i] = newClient(h, &cfg, &discardConn{}, "", "", "bench")
+		if err := h.Join(clients[i], "room", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitWritten(clients)
+	return h, clients
+}
+
+// waitWritten waits until every client's queue is written.
+func waitWritten(clients []*Client) {
+	for _, c := range clients {
+		for c.Queued() > 0 || c.isWriting() {
+			runtime.Gosched()
+		}
+	}
+}
+
+func (c *Client) isWriting() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writing
+}
+
+// BenchmarkPublish is one server publish fanned out to a room, the writes
+// included: deliveries/s and allocations per delivery.
+func BenchmarkPublish(b *testing.B) {
+	data := []byte(`{"text":"a hundred bytes of payload, more or less, to look like a chat message in a room","n":1}`)
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			h, clients := benchRoom(b, n)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, got, ok := h.Publish("room", data); !ok || got != n {
+					b.Fatalf("delivered %d of %d", got, n)
+				}
+			}
+			waitWritten(clients)
+			b.StopTimer()
+			runtime.ReadMemStats(&after)
+			deliveries := float64(b.N) * float64(n)
+			b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
+		})
+	}
+}
+
+// BenchmarkJoinLeave is join/leave churn: one connection joining and
+// leaving a room of 100 members, presence on.
+func BenchmarkJoinLeave(b *testing.B) {
+	h, clients := benchRoom(b, 100)
+	cfg := Config{SendQueue: 1 << 20}.WithDefaults()
+	for _, c := range clients {
+		c.cfg = &cfg // presence on for the members, so churn costs what it does
+	}
+	c := newClient(h, &cfg, &discardConn{}, "", "", "bench")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := h.Join(c, "room", ""); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Leave(c, "room", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	waitWritten(clients)
+}
+
+// BenchmarkClientPublish is a member publishing (the json protocol's
+// publish, ack included) into a room of 100.
+func BenchmarkClientPublish(b *testing.B) {
+	h, clients := benchRoom(b, 100)
+	data := []byte(`{"text":"hello"}`)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		seq, err := h.publishFrom(clients[0], "room", data, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clients[0].send(ackFrame("", seq))
+	}
+	waitWritten(clients)
+	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")
+}
