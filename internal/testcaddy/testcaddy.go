@@ -91,8 +91,23 @@ func Start(t testing.TB, caddyfile string) *Caddy {
 	c := &Caddy{t: t, Bin: Binary(t), Port: FreePort(t), AdminPort: FreePort(t), Dir: t.TempDir()}
 	c.write(caddyfile)
 	c.start()
-	t.Cleanup(c.Kill)
+	t.Cleanup(func() {
+		c.Kill()
+		c.checkLog()
+	})
 	return c
+}
+
+// checkLog fails the test when Caddy reported a data race (a binary built
+// with -race) or a panic.
+func (c *Caddy) checkLog() {
+	log := c.Log()
+	for _, bad := range []string{"WARNING: DATA RACE", "panic:", "fatal error:"} {
+		if strings.Contains(log, bad) {
+			c.t.Errorf("caddy printed %q:\n%s", bad, log)
+			return
+		}
+	}
 }
 
 // Config expands the placeholders of caddyfile for this instance.
