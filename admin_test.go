@@ -222,6 +222,7 @@ func TestAdminShowRoom(t *testing.T) {
 	}
 
 	// escaped names: a slash, and a leading @ (which would name a hub)
+	d = admDetail{}
 	admExpect(t, c, "GET", "/rooms/a%2Fb", "", 200, "").JSON(t, &d)
 	if d.Name != "a/b" || d.Members != 1 || d.Clients[0].ID != p.dave.ID || d.Clients[0].User != "" {
 		t.Errorf("a/b: %+v", d)
@@ -296,7 +297,7 @@ func TestAdminPublish(t *testing.T) {
 }
 
 func TestAdminSecondHubLimitFollowsConfig(t *testing.T) {
-	c := testcaddy.Start(t, admConfig("1KiB"))
+	c := testcaddy.Start(t, admConfig("2KiB"))
 	o := wstest.Join(t, c.URL("ws")+"/other/lobby", true)
 	d := wstest.Join(t, c.URL("ws")+"/ws/lobby", true) // same name, default hub
 
@@ -308,22 +309,23 @@ func TestAdminSecondHubLimitFollowsConfig(t *testing.T) {
 	if det.Members != 1 || det.Clients[0].ID != o.ID {
 		t.Fatalf("@other/lobby: %+v", det)
 	}
-	// the limit is hub other's max_message_size, 1 KiB
+	// the limit is hub other's max_message_size, 2 KiB
 	at := func(n int) string { return `"` + strings.Repeat("y", n-2) + `"` }
-	admExpect(t, c, "POST", "/rooms/@other/lobby/messages", at(1024), 200, "")
-	if m := o.Expect("message"); len(m.Str("data")) != 1022 {
-		t.Fatalf("other got %v", m)
-	}
-	admExpect(t, c, "POST", "/rooms/@other/lobby/messages", at(1025), 413, "1.0 KiB")
-	d.ExpectSilence(100 * time.Millisecond) // the default hub's lobby heard nothing
-
-	// a reload keeps the rooms, and the limit follows the new config
-	c.Reload(admConfig("2KiB"))
 	admExpect(t, c, "POST", "/rooms/@other/lobby/messages", at(2048), 200, "")
 	if m := o.Expect("message"); len(m.Str("data")) != 2046 {
-		t.Fatalf("after reload, other got %v", m)
+		t.Fatalf("other got %v", m)
 	}
 	admExpect(t, c, "POST", "/rooms/@other/lobby/messages", at(2049), 413, "2.0 KiB")
+	d.ExpectSilence(100 * time.Millisecond) // the default hub's lobby heard nothing
+
+	// a reload keeps the rooms, and the limit follows the new config: the
+	// old config's 2 KiB no longer counts
+	c.Reload(admConfig("1KiB"))
+	admExpect(t, c, "POST", "/rooms/@other/lobby/messages", at(1024), 200, "")
+	if m := o.Expect("message"); len(m.Str("data")) != 1022 {
+		t.Fatalf("after reload, other got %v", m)
+	}
+	admExpect(t, c, "POST", "/rooms/@other/lobby/messages", at(1025), 413, "1.0 KiB")
 	if got := admListRooms(t, c, "/rooms/").String(); got != "lobby:1" {
 		t.Errorf("default hub after reload: %q", got)
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -113,8 +115,9 @@ http://127.0.0.1:{PORT} {
 }
 `
 
-// Identity comes from basic_auth: it is in welcome and in presence, and a
-// handshake without credentials is refused before any upgrade.
+// Identity comes from basic_auth: it is in welcome, in presence and in the
+// admin API, and a handshake without credentials is refused before any
+// upgrade.
 func TestAuthIdentityFromBasicAuth(t *testing.T) {
 	c := testcaddy.Start(t, peopleSite)
 	url := c.URL("ws") + "/ws"
@@ -145,6 +148,25 @@ func TestAuthIdentityFromBasicAuth(t *testing.T) {
 	p := alice.Expect("presence")
 	if p.Str("event") != "join" || p.Str("user") != "bob" || p.Str("client") != bob.ID {
 		t.Fatalf("alice sees %v, want bob's join with user bob and client %s", p, bob.ID)
+	}
+
+	resp, err = testcaddy.Get(c.AdminURL() + "/rooms/lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var room struct {
+		Clients []struct{ ID, User string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&room); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]string{}
+	for _, cl := range room.Clients {
+		users[cl.ID] = cl.User
+	}
+	if users[alice.ID] != "alice" || users[bob.ID] != "bob" || len(users) != 2 {
+		t.Fatalf("the admin API lists %+v, want alice and bob", room.Clients)
 	}
 }
 
@@ -520,6 +542,7 @@ func TestAuthCaddyfile(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"rooms {\n allow_join\n}",
+		"rooms {\n allow_publish lobby user:{user\n}",
 		"rooms {\n authorize\n}",
 		"rooms {\n authorize http://a http://b\n}",
 		"rooms {\n authorize http://a {\n timeout soon\n }\n}",
@@ -539,6 +562,80 @@ func TestAuthCaddyfile(t *testing.T) {
 	} {
 		if _, err := bad.hubConfig(); err == nil {
 			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+// The example examples/auth/Caddyfile works as its comments say. Only its
+// ports and its demo hash change: the test uses the same password, hashed
+// with a low bcrypt cost to stay fast.
+func TestAuthExample(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(testcaddy.RepoRoot(), "examples", "auth", "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const demoHash = "$2a$14$6LCze/D.9Dm3nbsjqPRZnu.1viRQ2tu/5vznnOI4q7xmgwzbxKQ9S" // hunter2
+	if !strings.Contains(string(src), demoHash) {
+		t.Fatal("the example's demo hash changed; update this test")
+	}
+	cfg := strings.NewReplacer(
+		"localhost:2019", "127.0.0.1:{ADMIN}",
+		"http://localhost:8080", "http://127.0.0.1:{PORT}",
+		demoHash, "$2a$04$VovgL.Z3Pla9ujXDBxjKbO7oUBm/9EKyblAU8U/doiS1SYE8NQ1ae",
+	).Replace(string(src))
+	cfg = cfg[strings.Index(cfg, "\n{\n")+1:] // from the global options, which Start looks for first
+	c := testcaddy.Start(t, cfg)
+	as := func(user string) http.Header { return basicAuth(user, "hunter2") }
+
+	if resp, err := testcaddy.Get(c.URL("http") + "/"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the page without logging in: %v %v, want 401", resp, err)
+	}
+	alice := wstest.Dial(t, c.URL("ws")+"/ws", as("alice"))
+	if w := alice.Expect("welcome"); w.Str("user") != "alice" {
+		t.Fatalf("welcome %v, want user alice", w)
+	}
+	bob := wstest.Dial(t, c.URL("ws")+"/ws", as("bob"))
+	bob.Expect("welcome")
+	for _, tc := range []struct {
+		who  *wstest.Client
+		op   string
+		room string
+		want string
+	}{
+		{alice, "join", "lobby", "joined"},
+		{alice, "join", "user:alice:notes", "joined"},
+		{alice, "join", "user:bob:notes", hub.CodeForbidden},
+		{alice, "join", "elsewhere", hub.CodeForbidden},
+		{alice, "join", "announcements", "joined"},
+		{bob, "join", "announcements", "joined"},
+		{alice, "publish", "user:alice:notes", "ack"},
+		{alice, "publish", "lobby", "ack"},
+		{alice, "publish", "announcements", hub.CodeForbidden},
+	} {
+		var f wstest.Frame
+		if tc.op == "join" {
+			f = join(t, tc.who, tc.room)
+		} else {
+			f = publish(t, tc.who, tc.room, "hi")
+		}
+		if got := outcome(f); got != tc.want {
+			t.Errorf("%s %q: got %v, want %s", tc.op, tc.room, f, tc.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.URL("http")+"/api/publish/announcements", strings.NewReader(`{"text":"deploy at 5pm"}`))
+	req.SetBasicAuth("backend", "hunter2")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != `{"seq":1,"delivered":2}` {
+		t.Fatalf("the backend publishes: HTTP %d %s, want 200 {\"seq\":1,\"delivered\":2}", resp.StatusCode, body)
+	}
+	for _, cl := range []*wstest.Client{alice, bob} {
+		if m := cl.ExpectSkipping("message", "presence"); m.Str("room") != "announcements" || m["from"] != nil {
+			t.Fatalf("got %v, want the server's announcement", m)
 		}
 	}
 }

@@ -185,11 +185,17 @@ func (r *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// patterns adds the remaining arguments, at least one, to dst.
+// patterns adds the remaining arguments, at least one room pattern, to dst.
 func patterns(d *caddyfile.Dispenser, dst *[]string) error {
+	opt := d.Val()
 	args := d.RemainingArgs()
 	if len(args) == 0 {
 		return d.ArgErr()
+	}
+	for _, a := range args {
+		if _, err := parsePattern(a); err != nil {
+			return d.Errf("%s: %v", opt, err)
+		}
 	}
 	*dst = append(*dst, args...)
 	return nil

@@ -82,6 +82,7 @@ type Handler struct {
 	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
 
 	// PingInterval is how often the server pings a connection. Default: 30s.
+	// Over HTTP/3 it is at most 15s, within QUIC's idle timeout.
 	PingInterval caddy.Duration `json:"ping_interval,omitempty"`
 
 	// PongTimeout is how long past PingInterval the server waits to hear

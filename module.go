@@ -5,6 +5,7 @@
 package caddyrooms
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -47,7 +48,8 @@ func (e *hubEntry) useConfig(ctx caddy.Context, cfg *hub.Config) {
 	}
 	e.sizes[size]++
 	e.mu.Unlock()
-	ctx.OnCancel(func() {
+	// not ctx.OnCancel: on a module's copy of the context it never runs
+	context.AfterFunc(ctx, func() {
 		e.mu.Lock()
 		if e.sizes[size]--; e.sizes[size] <= 0 {
 			delete(e.sizes, size)

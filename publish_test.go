@@ -16,8 +16,9 @@ import (
 )
 
 // postPublish POSTs body to the site's /api/publish/{room} with user's
-// basic_auth credentials (none when user is ""), and returns the status and
-// the body of the answer.
+// basic_auth credentials (none when user is "", the password user-secret
+// unless user is "name:password"), and returns the status and the body of
+// the answer.
 func postPublish(t *testing.T, c *testcaddy.Caddy, room, user, body string) (int, string) {
 	t.Helper()
 	return doPublish(t, http.MethodPost, c.URL("http")+"/api/publish/"+room, user, body)
@@ -30,7 +31,11 @@ func doPublish(t *testing.T, method, url, user, body string) (int, string) {
 		t.Fatal(err)
 	}
 	if user != "" {
-		req.SetBasicAuth(user, user+"-secret")
+		name, password, ok := strings.Cut(user, ":")
+		if !ok {
+			password = user + "-secret"
+		}
+		req.SetBasicAuth(name, password)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	cl := http.Client{Timeout: 10 * time.Second}
@@ -79,7 +84,7 @@ http://127.0.0.1:{PORT} {
 		status                         int
 	}{
 		{"no credentials", "POST", "news", "", `{"text":"x"}`, http.StatusUnauthorized},
-		{"a user who is not the backend", "POST", "news", "alice", `{"text":"x"}`, http.StatusUnauthorized},
+		{"a wrong password", "POST", "news", "backend:guess", `{"text":"x"}`, http.StatusUnauthorized},
 		{"a room with no members", "POST", "nobody-here", "backend", `{"text":"x"}`, http.StatusNotFound},
 		{"not JSON", "POST", "news", "backend", `hello`, http.StatusBadRequest},
 		{"an empty body", "POST", "news", "backend", ``, http.StatusBadRequest},

@@ -28,6 +28,14 @@ func isExtendedConnect(r *http.Request) bool {
 		(r.ProtoMajor == 3 && r.Proto == "websocket")
 }
 
+// quicPingInterval bounds the ping interval of WebSockets over HTTP/3.
+// Caddy leaves QUIC's idle timeout at quic-go's default of 30s, with no
+// keep-alives of its own: a WebSocket with nothing to say for 30s loses its
+// whole QUIC connection unless a frame crosses it sooner, and the default
+// ping_interval of 30s is just too late. Chromium pings QUIC connections
+// with open streams every 15s for the same reason.
+const quicPingInterval = 15 * time.Second
+
 // serveStream serves a WebSocket opened with extended CONNECT: the stream's
 // request body carries the client's frames and the response body ours, with
 // no HTTP/1.1 handshake.
@@ -36,7 +44,8 @@ func isExtendedConnect(r *http.Request) bool {
 // HTTP/1.1 does once its connection is hijacked: Caddy's idle timeouts of
 // the stream are set to the route's ping and write timeouts, and the
 // server's read_body and write timeouts, which cap a whole request, are
-// lifted for it.
+// lifted for it. Over HTTP/3 it is pinged at least every
+// quicPingInterval.
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	cn, err := h.accept(r)
 	if err != nil {
@@ -45,18 +54,24 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	if r.Header.Get("Sec-WebSocket-Version") != "13" {
 		return caddyhttp.Error(http.StatusBadRequest, errors.New("rooms: Sec-WebSocket-Version must be 13"))
 	}
+	cfg := h.cfg
+	if r.ProtoMajor == 3 && cfg.PingInterval > quicPingInterval {
+		c := *cfg
+		c.PingInterval = quicPingInterval
+		cfg = &c
+	}
 	rd, wr := caddyhttp.IdleTimeoutsFromContext(r.Context())
 	if rd != nil {
 		// nothing reads the body yet: this cannot race with the reader
 		rd.Deadline.HardDeadline = time.Time{}
-		if d := h.cfg.PingInterval + h.cfg.PongTimeout; h.cfg.PingInterval > 0 && d > 0 {
+		if d := cfg.PingInterval + cfg.PongTimeout; cfg.PingInterval > 0 && d > 0 {
 			defer rd.Override(d, 0)()
 		}
 	}
 	if wr != nil {
 		wr.Deadline.HardDeadline = time.Time{}
-		if h.cfg.WriteTimeout > 0 {
-			defer wr.Override(h.cfg.WriteTimeout, 0, 0)()
+		if cfg.WriteTimeout > 0 {
+			defer wr.Override(cfg.WriteTimeout, 0, 0)()
 		}
 	}
 	w.WriteHeader(http.StatusOK)
@@ -76,7 +91,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	cn.WS, cn.Net = ws, sc
-	_ = h.hub.Serve(cn, h.cfg)
+	_ = h.hub.Serve(cn, cfg)
 	return nil
 }
 

@@ -36,20 +36,25 @@ const stWait = 10 * time.Second
 // whose room is the path's second segment (/ws/<room>). serverOpts go in
 // the server's options, roomOpts in the `rooms` block.
 func stConfig(serverOpts, roomOpts string) string {
+	if serverOpts != "" {
+		serverOpts = "\n\t\t" + serverOpts
+	}
+	if roomOpts != "" {
+		roomOpts = "\n\t\t" + roomOpts
+	}
 	return `{
 	admin 127.0.0.1:{ADMIN}
 	skip_install_trust
 	auto_https disable_redirects
 	servers {
-		protocols h1 h2 h3
-		` + serverOpts + `
+		protocols h1 h2 h3` + serverOpts + `
 	}
 }
+
 https://127.0.0.1:{PORT} {
 	tls internal
 	rooms /ws/* {
-		room {path.1}
-		` + roomOpts + `
+		room {path.1}` + roomOpts + `
 	}
 }
 `
@@ -71,6 +76,11 @@ func stStartCaddy(t *testing.T, xconnect bool, cfg string) (*testcaddy.Caddy, *t
 	}
 	t.Setenv("GODEBUG", strings.Join(debug, ","))
 	c := testcaddy.Start(t, cfg)
+	t.Cleanup(func() { // when CADDY_BIN was built with -race
+		if strings.Contains(c.Log(), "WARNING: DATA RACE") {
+			t.Errorf("the Caddy under test reported a data race:\n%s", c.Log())
+		}
+	})
 	return c, stCaddyTLS(t, c)
 }
 
@@ -256,8 +266,9 @@ func (h *stRawH2) connectWebSocket(id uint32, c *testcaddy.Caddy, path string) h
 
 // ---- HTTP/3 -----------------------------------------------------------------
 
-// stDialH3 opens a QUIC connection to Caddy and returns the HTTP/3 client
-// connection, once the server's SETTINGS have arrived.
+// stDialH3 opens a QUIC connection to Caddy, with quic-go's defaults (no
+// keep-alives, as a client need not send any), and returns the HTTP/3
+// client connection once the server's SETTINGS have arrived.
 func stDialH3(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config) *http3.ClientConn {
 	t.Helper()
 	var conn *quic.Conn
@@ -265,11 +276,12 @@ func stDialH3(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config) *http3.ClientCo
 	deadline := time.Now().Add(stWait)
 	for time.Now().Before(deadline) { // the UDP listener may come up after TCP
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err = quic.DialAddr(ctx, stAddr(c), stALPN(cfg, http3.NextProtoH3), &quic.Config{KeepAlivePeriod: 5 * time.Second})
+		conn, err = quic.DialAddr(ctx, stAddr(c), stALPN(cfg, http3.NextProtoH3), nil)
 		cancel()
 		if err == nil {
 			break
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		t.Fatalf("QUIC dial %s: %v", stAddr(c), err)
@@ -361,6 +373,7 @@ type stPeer struct {
 	name   string
 	ws     *websocket.Conn
 	frames chan stPeerFrame
+	pongs  chan string // application data of the pongs received
 	id     string
 }
 
@@ -371,7 +384,14 @@ type stPeerFrame struct {
 }
 
 func stNewPeer(t *testing.T, name string, ws *websocket.Conn) *stPeer {
-	p := &stPeer{t: t, name: name, ws: ws, frames: make(chan stPeerFrame, 64)}
+	p := &stPeer{t: t, name: name, ws: ws, frames: make(chan stPeerFrame, 64), pongs: make(chan string, 8)}
+	ws.SetPongHandler(func(s string) error {
+		select {
+		case p.pongs <- s:
+		default:
+		}
+		return nil
+	})
 	go func() {
 		defer close(p.frames)
 		for {
@@ -579,11 +599,21 @@ func TestStreamHTTP2WebSocket(t *testing.T) {
 	if v, ok := raw.settings[http2.SettingEnableConnectProtocol]; !ok || v != 1 {
 		t.Fatalf("SETTINGS %v: want SETTINGS_ENABLE_CONNECT_PROTOCOL = 1", raw.settings)
 	}
-	// the raw CONNECT is answered with a 200 HEADERS frame
-	f := raw.connectWebSocket(1, c, "/ws/raw")
-	hf, ok := f.(*http2.MetaHeadersFrame)
-	if !ok || hf.PseudoValue("status") != "200" {
-		t.Fatalf("raw extended CONNECT answered with %v, want :status 200", f)
+	// a raw CONNECT is answered with a 200 HEADERS frame, or a 403 when
+	// its Origin is not the site's
+	for i, tc := range []struct{ origin, status string }{
+		{"", "200"}, {"https://" + stAddr(c), "200"}, {"https://elsewhere.example", "403"},
+	} {
+		fields := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "https",
+			":path", "/ws/raw", ":authority", stAddr(c), "sec-websocket-version", "13"}
+		if tc.origin != "" {
+			fields = append(fields, "origin", tc.origin)
+		}
+		f := raw.request(uint32(2*i+1), fields...)
+		hf, ok := f.(*http2.MetaHeadersFrame)
+		if !ok || hf.PseudoValue("status") != tc.status {
+			t.Fatalf("raw extended CONNECT with Origin %q answered with %v, want :status %s", tc.origin, f, tc.status)
+		}
 	}
 
 	cc := stDialH2(t, c, cfg)
@@ -602,13 +632,11 @@ func TestStreamHTTP2WebSocket(t *testing.T) {
 	stExchange(t, "lobby", h2, h1)
 
 	// a ping from the client is answered over the stream, too
-	pong := make(chan string, 1)
-	h2.ws.SetPongHandler(func(s string) error { pong <- s; return nil })
 	if err := h2.ws.WriteControl(websocket.PingMessage, []byte("h2?"), time.Now().Add(stWait)); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case s := <-pong:
+	case s := <-h2.pongs:
 		if s != "h2?" {
 			t.Fatalf("pong %q, want %q", s, "h2?")
 		}
@@ -793,4 +821,47 @@ func TestStreamQuietPastWriteTimeout(t *testing.T) {
 	h3.send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h3"}})
 	stCheckMessage(t, "h2", h2.expect("message"), "lobby", h3.id, "h3", 1)
 	stCheckMessage(t, "h3", h3.expect("message", "ack"), "lobby", h3.id, "h3", 1)
+}
+
+// TestStreamHTTP3OutlivesQUICIdleTimeout checks that a WebSocket over
+// HTTP/3 with nothing to say, on a QUIC connection without keep-alives,
+// outlives QUIC's idle timeout (30s, which Caddy does not change) with the
+// default ping_interval of 30s: over HTTP/3 the server pings every 15s.
+func TestStreamHTTP3OutlivesQUICIdleTimeout(t *testing.T) {
+	c, cfg := stStartCaddy(t, false, stConfig("", ""))
+	cc := stDialH3(t, c, cfg)
+	resp, str := stH3Connect(t, cc, c, "/ws/lobby")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("extended CONNECT over HTTP/3: %s", resp.Status)
+	}
+	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
+	h3.join("lobby")
+	h3.quiet(33 * time.Second)
+	h3.send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h3"}})
+	stCheckMessage(t, "h3", h3.expect("message", "ack"), "lobby", h3.id, "h3", 1)
+}
+
+// TestStreamStop checks that `caddy stop` closes WebSockets over HTTP/2 and
+// HTTP/3 with 1001 (going away), like those over HTTP/1.1.
+func TestStreamStop(t *testing.T) {
+	c, cfg := stStartCaddy(t, true, stConfig("", ""))
+	cc2 := stDialH2(t, c, cfg)
+	resp, body, err := stH2Connect(t, cc2, c, "/ws/lobby")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("extended CONNECT over HTTP/2: %v", err)
+	}
+	h2 := stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
+	h2.join("lobby")
+	cc3 := stDialH3(t, c, cfg)
+	resp3, str := stH3Connect(t, cc3, c, "/ws/lobby")
+	if resp3.StatusCode != http.StatusOK {
+		t.Fatalf("extended CONNECT over HTTP/3: %s", resp3.Status)
+	}
+	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
+	h3.join("lobby")
+	h2.expect("presence")
+
+	c.Stop()
+	h2.expectClose(websocket.CloseGoingAway)
+	h3.expectClose(websocket.CloseGoingAway)
 }

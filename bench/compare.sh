@@ -357,6 +357,7 @@ for s in "${scenarios[@]}"; do
 		row "one room of 5,000 at 20 msg/s (~100k/s): deliveries/s" bigroom deliveries_per_sec 1 0
 		row "one room of 5,000: p99 ms" bigroom p99_ms 1 2
 		row "one room of 5,000: lost deliveries" bigroom lost 1 0
+		row "one room of 5,000: seconds to connect and join all" bigroom connect_s 1 1
 		;;
 	idle)
 		row "10,000 idle connections: server RSS KiB per connection" idle rss_per_conn_bytes 1024 1
@@ -366,6 +367,7 @@ for s in "${scenarios[@]}"; do
 		row "1 slow consumer among 100 (500 msg/s, 4 KB): fast clients' p99 ms" slow p99_ms 1 2
 		row "1 slow consumer: fast clients' lost deliveries" slow lost 1 0
 		row "1 slow consumer: server RSS MiB at the end" slow server_rss_bytes 1048576 1
+		row "1 slow consumer: disconnected by the server (0/1)" slow slow_closed_by_server 1 0
 		;;
 	esac
 done

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // slowRecvBuffer is the SO_RCVBUF of a slow consumer: small, so its kernel
@@ -100,8 +102,43 @@ func connectOne(ctx context.Context, cfg *config, cl *client) error {
 		c.close()
 		return err
 	}
+	if cl.slow || cfg.reader == "gorilla" {
+		c.rc.stopRecording()
+	}
 	cl.conn = c
 	return nil
+}
+
+// slowClosedByServer reads what the slow consumers were sent, all at once,
+// for at most limit, and counts those whose connection the server had
+// closed (a close frame or the end of the stream shows up behind the
+// backlog). Run it after the measurement: it makes the slow clients fast.
+func slowClosedByServer(clients []*client, limit time.Duration) int {
+	var closed atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(limit)
+	for _, cl := range clients {
+		if !cl.slow || cl.conn == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl.conn.ws.SetReadDeadline(deadline)
+			for {
+				_, err := cl.conn.readFrame()
+				if err == nil {
+					continue
+				}
+				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+					closed.Add(1)
+				}
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	return int(closed.Load())
 }
 
 // closeAll drops every open connection.

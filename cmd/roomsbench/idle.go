@@ -26,6 +26,7 @@ func runIdle(ctx context.Context, cfg *config) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	connectStart := time.Now()
 	clients, cs := connectAll(ctx, cfg, &connected, func(cl *client) error {
 		if cl.slow {
 			return nil
@@ -36,6 +37,7 @@ func runIdle(ctx context.Context, cfg *config) (*result, error) {
 		}
 		return recv.add(cl)
 	})
+	connectTime := time.Since(connectStart)
 	defer func() {
 		s.closing.Store(true)
 		recv.close()
@@ -56,6 +58,7 @@ func runIdle(ctx context.Context, cfg *config) (*result, error) {
 
 	res := newResult(cfg, "idle")
 	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
+	res.ConnectSeconds = connectTime.Seconds()
 	res.Disconnects = s.disconnects.Load()
 	res.FirstError = s.firstErr
 	res.ServerRSSBeforeBytes = before.RSSBytes

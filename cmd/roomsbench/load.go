@@ -20,6 +20,7 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	connectStart := time.Now()
 	clients, cs := connectAll(ctx, cfg, &connected, func(cl *client) error {
 		if cl.slow {
 			return nil // a slow consumer never reads
@@ -30,6 +31,7 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 		}
 		return recv.add(cl)
 	})
+	connectTime := time.Since(connectStart)
 	defer func() {
 		s.closing.Store(true)
 		recv.close()
@@ -44,8 +46,8 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 
 	// Fix the window before the first publish.
 	begin := time.Now().Add(50 * time.Millisecond)
-	s.start = begin.Add(cfg.warmup).UnixNano()
-	s.end = s.start + int64(cfg.duration)
+	s.start.Store(begin.Add(cfg.warmup).UnixNano())
+	s.end.Store(s.start.Load() + int64(cfg.duration))
 
 	var before, after procUsage
 	var usageErr error
@@ -71,7 +73,7 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	}
 
 	prog.setPhase("warmup")
-	if !sleepUntil(ctx, time.Unix(0, s.start)) {
+	if !sleepUntil(ctx, time.Unix(0, s.start.Load())) {
 		return nil, ctx.Err()
 	}
 	if cfg.pid != 0 {
@@ -81,7 +83,7 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	busyBefore, _ := machineBusySeconds()
 	recvBefore := s.receivedTotal.Load()
 	prog.setPhase("measure")
-	if !sleepUntil(ctx, time.Unix(0, s.end)) {
+	if !sleepUntil(ctx, time.Unix(0, s.end.Load())) {
 		return nil, ctx.Err()
 	}
 	prog.setPhase("drain")
@@ -98,8 +100,12 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 
 	res := newResult(cfg, "load")
 	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
+	res.ConnectSeconds = connectTime.Seconds()
 	res.Publishers = publishers
 	res.fillLoad(s, cfg, drained)
+	if cfg.slow > 0 {
+		res.SlowClosed = slowClosedByServer(clients, 2*time.Second)
+	}
 	res.ClientCPUShare = clientCPU / clientWall
 	res.ClientCPUPerMillion = cpuPerMillion(clientCPU, s.receivedTotal.Load()-recvBefore)
 	if cfg.pid != 0 && usageErr == nil {

@@ -18,7 +18,7 @@ const lagLimit = 100 * time.Millisecond
 func (s *stats) publish(ctx context.Context, cfg *config, cl *client, begin time.Time) {
 	interval := time.Duration(float64(time.Second) / cfg.rate)
 	next := begin.Add(interval * time.Duration(cl.room) / time.Duration(cfg.rooms))
-	end := time.Unix(0, s.end)
+	end := time.Unix(0, s.end.Load())
 	room := roomName(cfg, cl.room)
 	var payload, frame []byte
 	counter := 0

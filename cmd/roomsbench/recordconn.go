@@ -40,6 +40,15 @@ func (c *recordConn) handOver(messagesRead int) ([]byte, error) {
 	return unreadBytes(rec, messagesRead)
 }
 
+// stopRecording ends the recording of a connection that gorilla keeps
+// reading (slow consumers, the -reader gorilla path).
+func (c *recordConn) stopRecording() {
+	c.mu.Lock()
+	c.recording = false
+	c.record = nil
+	c.mu.Unlock()
+}
+
 // unreadBytes cuts the HTTP response head and the first n messages off rec.
 func unreadBytes(rec []byte, n int) ([]byte, error) {
 	h := bytes.Index(rec, []byte("\r\n\r\n"))

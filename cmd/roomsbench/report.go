@@ -18,10 +18,11 @@ type result struct {
 	Slow     int     `json:"slow"`
 	Duration float64 `json:"duration_s"`
 
-	Connected         int    `json:"connected"`
-	ConnectErrors     int    `json:"connect_errors"`
-	FirstConnectError string `json:"first_connect_error,omitempty"`
-	Publishers        int    `json:"publishers,omitempty"`
+	Connected         int     `json:"connected"`
+	ConnectErrors     int     `json:"connect_errors"`
+	FirstConnectError string  `json:"first_connect_error,omitempty"`
+	ConnectSeconds    float64 `json:"connect_s"` // connecting and joining every client
+	Publishers        int     `json:"publishers,omitempty"`
 
 	Published        uint64  `json:"published,omitempty"`
 	PublishesPerSec  float64 `json:"publishes_per_sec,omitempty"`
@@ -35,6 +36,7 @@ type result struct {
 	Gaps             uint64  `json:"gaps,omitempty"`
 	Reorders         uint64  `json:"reorders,omitempty"`
 	Disconnects      uint64  `json:"disconnects"`
+	SlowClosed       int     `json:"slow_closed_by_server"` // slow consumers the server had disconnected
 	PublishErrors    uint64  `json:"publish_errors,omitempty"`
 	FirstError       string  `json:"first_error,omitempty"`
 	DrainSeconds     float64 `json:"drain_s,omitempty"`
@@ -124,10 +126,10 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // print writes the result for people.
 func (r *result) print(w io.Writer) {
-	fmt.Fprintf(w, "target %s, %s mode: %d clients (%d connected, %d failed), %d rooms",
-		r.Target, r.Mode, r.Clients, r.Connected, r.ConnectErrors, r.Rooms)
+	fmt.Fprintf(w, "target %s, %s mode: %d clients (%d connected in %.1fs, %d failed), %d rooms",
+		r.Target, r.Mode, r.Clients, r.Connected, r.ConnectSeconds, r.ConnectErrors, r.Rooms)
 	if r.Slow > 0 {
-		fmt.Fprintf(w, ", %d slow consumers", r.Slow)
+		fmt.Fprintf(w, ", %d slow consumers (%d disconnected by the server; latency and loss are the other clients')", r.Slow, r.SlowClosed)
 	}
 	fmt.Fprintln(w)
 	if r.FirstConnectError != "" {

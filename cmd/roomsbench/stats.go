@@ -10,7 +10,7 @@ import (
 // time falls in [start, end) are measured; the window is fixed before the
 // first publish, so publishers and receivers agree on it without locks.
 type stats struct {
-	start, end int64 // the measured window, unix nanoseconds
+	start, end atomic.Int64 // the measured window, unix nanoseconds
 
 	hist histogram // latency of measured deliveries
 
@@ -34,13 +34,15 @@ type stats struct {
 }
 
 func newStats(rooms int) *stats {
-	s := &stats{start: 1<<63 - 1, end: 1<<63 - 1}
+	s := &stats{}
+	s.start.Store(1<<63 - 1)
+	s.end.Store(1<<63 - 1)
 	s.receivers = make([]atomic.Int64, rooms)
 	return s
 }
 
 // inWindow tells whether a payload sent at t is measured.
-func (s *stats) inWindow(t int64) bool { return t >= s.start && t < s.end }
+func (s *stats) inWindow(t int64) bool { return t >= s.start.Load() && t < s.end.Load() }
 
 // noteErr keeps the first error worth showing.
 func (s *stats) noteErr(what string, err error) {
