@@ -140,6 +140,11 @@ func TestCommandListAndShow(t *testing.T) {
 	if got := cmdTable(cmdRooms(t, "", "list", addr, "--hub", "other").ok(t)); fmt.Sprint(got) != "[[ROOM MEMBERS]]" {
 		t.Errorf("list --hub other: %v", got)
 	}
+	// names that HTTP would resolve as path steps
+	dots := admJoinFree(t, c, "..")
+	if out := cmdRooms(t, "", "show", "..", addr).ok(t); !strings.Contains(out, "room ..: 1 members") || !strings.Contains(out, dots.ID) {
+		t.Errorf("show ..:\n%s", out)
+	}
 }
 
 func TestCommandPublishKickEmpty(t *testing.T) {

@@ -161,6 +161,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.hub, err = acquireHub(name, h.logger); err != nil {
 		return err
 	}
+	h.hub.useConfig(ctx, h.cfg) // the admin API's publish limit
 	if err := registerMetrics(ctx); err != nil {
 		return err
 	}

@@ -63,13 +63,6 @@ func (m *metricsSet) collectors() []prometheus.Collector {
 
 // registerMetrics adds the collectors to this config's registry.
 func registerMetrics(ctx caddy.Context) error {
-	// Bridge: the route's max_message_size is recorded on its hub for the
-	// admin API's 413 limit. It belongs in Handler.Provision, right after
-	// acquireHub (`h.hub.useConfig(ctx, h.cfg)`); it is here because
-	// Provision calls this with its own context.
-	if h, ok := ctx.Module().(*Handler); ok && h.hub != nil && h.cfg != nil {
-		h.hub.useConfig(ctx, h.cfg)
-	}
 	reg := ctx.GetMetricsRegistry()
 	if reg == nil {
 		return nil

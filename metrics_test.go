@@ -269,25 +269,31 @@ func TestMetricsLogsNeverHoldBodies(t *testing.T) {
 	a.SendRaw(1, []byte(`"SECRET-FOUR`+strings.Repeat("x", 2000)+`"`))
 	a.ExpectClose(1009)
 
+	wants := []*regexp.Regexp{
+		regexp.MustCompile(`"level":"debug".*"msg":"connected".*"client":"` + a.ID + `".*"remote_addr":"127.0.0.1:\d+".*"room":"lobby"`),
+		regexp.MustCompile(`"level":"warn".*"msg":"refused a frame".*"client":"` + a.ID + `".*"remote_addr":"127.0.0.1:\d+".*"code":"not_member".*"room":"elsewhere"`),
+		regexp.MustCompile(`"level":"warn".*"msg":"frame over max_message_size".*"client":"` + a.ID + `".*"rooms":\["lobby"\]`),
+		regexp.MustCompile(`"level":"info".*"msg":"published to a room".*"room":"lobby"`),
+		regexp.MustCompile(`"level":"debug".*"msg":"disconnected".*"client":"` + a.ID + `".*"rooms":\["lobby"\].*"close_code":1009`),
+	}
+	// the log arrives through a pipe, a line possibly in pieces: wait for all
 	deadline := time.Now().Add(10 * time.Second)
 	var log string
-	for time.Now().Before(deadline) {
-		log = c.Log()
-		if strings.Contains(log, `"disconnected"`) {
+	var missing []string
+	for {
+		log, missing = c.Log(), nil
+		for _, want := range wants {
+			if !want.MatchString(log) {
+				missing = append(missing, want.String())
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`"level":"debug".*"msg":"connected".*"client":"` + a.ID + `".*"remote_addr":"127.0.0.1:\d+".*"room":"lobby"`),
-		regexp.MustCompile(`"level":"warn".*"msg":"refused a frame".*"client":"` + a.ID + `".*"remote_addr":"127.0.0.1:\d+".*"code":"not_member".*"room":"elsewhere"`),
-		regexp.MustCompile(`"level":"warn".*"msg":"frame over max_message_size".*"client":"` + a.ID + `"`),
-		regexp.MustCompile(`"level":"info".*"msg":"published to a room".*"room":"lobby"`),
-		regexp.MustCompile(`"level":"debug".*"msg":"disconnected".*"client":"` + a.ID + `".*"rooms":\["lobby"\].*"close_code":1009`),
-	} {
-		if !want.MatchString(log) {
-			t.Errorf("no log line matches %s", want)
-		}
+	if len(missing) > 0 {
+		t.Errorf("no log line matches:\n%s\nin:\n%s", strings.Join(missing, "\n"), log)
 	}
 	if strings.Contains(log, "SECRET") {
 		t.Errorf("a message body is in the log:\n%s", log)

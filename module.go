@@ -34,7 +34,7 @@ type hubEntry struct {
 	name string
 
 	mu    sync.Mutex
-	sizes map[int64]int // max_message_size of each loaded route on the hub: how many routes
+	sizes map[int64]int // the hub's routes in loaded configs, counted by max_message_size
 }
 
 // useConfig records that a route of the config of ctx serves the hub with

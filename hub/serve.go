@@ -172,7 +172,7 @@ func (r *reader) readFailed(err error) {
 	case errors.Is(err, websocket.ErrReadLimit):
 		// gorilla has written the 1009 close frame already
 		r.c.hub.obs.ErrorSent("message_too_big")
-		r.log.Warn("frame over max_message_size", zap.Int64("max_message_size", r.c.cfg.MaxMessageSize))
+		r.log.Warn("frame over max_message_size", zap.Int64("max_message_size", r.c.cfg.MaxMessageSize), zap.Strings("rooms", r.c.Rooms()))
 		r.c.closeWith(CloseTooBig, nil, false)
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
 	case isTimeout(err) && !r.c.isClosing():
