@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -72,8 +73,13 @@ func (c *Client) recycle(batch []*Frame) {
 // stream; after a failed write it closes the connection.
 func (c *Client) finish(err error) {
 	if err != nil && !errors.Is(err, net.ErrClosed) {
-		c.hub.log.Warn("write failed; closing", zap.String("client", c.ID),
-			zap.String("remote_addr", c.RemoteAddr), zap.Error(err))
+		level := zap.WarnLevel // a write that timed out: a stuck client
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			level = zap.DebugLevel // the peer is gone: an ordinary disconnect
+		}
+		if ce := c.hub.log.Check(level, "write failed; closing"); ce != nil {
+			ce.Write(zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr), zap.Error(err))
+		}
 	}
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite()
