@@ -22,6 +22,11 @@ import (
 // it does for control frames alone: an idle connection holds none.
 var writeBufferPool = &sync.Pool{}
 
+// readBufferSize is gorilla's read buffer per connection: small, since it
+// is held for as long as the connection is open, idle or not; a larger
+// frame is read in several calls.
+const readBufferSize = 1024
+
 // serveUpgrade serves an HTTP/1.1 Upgrade handshake.
 func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 	cn, err := h.accept(r)
@@ -34,7 +39,10 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 		return nil // gorilla has answered the request
 	}
 	cn.WS, cn.Net = ws, ws.NetConn()
-	_ = h.hub.Serve(cn, h.cfg)
+	// The hijacked connection is ours: serve it on a fresh goroutine and
+	// let this request, with its deep stack and its per-request state, end.
+	// An idle connection then costs a small stack and its buffers only.
+	go func() { _ = h.hub.Serve(cn, h.cfg) }()
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Client is one WebSocket connection served by the hub.
@@ -87,8 +88,7 @@ func (c *Client) send(f *Frame) bool {
 		if c.cfg.SlowClient == Disconnect {
 			c.mu.Unlock()
 			c.hub.obs.SlowClientClosed()
-			c.hub.log.Warn("closing a slow client: send queue full", zap.String("client", c.ID),
-				zap.String("remote_addr", c.RemoteAddr), zap.Int("send_queue", c.cfg.SendQueue))
+			c.logAt(zap.WarnLevel, "closing a slow client: send queue full", zap.Int("send_queue", c.cfg.SendQueue))
 			c.cutOff(ClosePolicy, "send queue full")
 			return false
 		}
@@ -180,4 +180,12 @@ func (c *Client) Queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.queue)
+}
+
+// logAt logs msg with the client's id and address when level is enabled.
+// The fields are made only then: an idle connection holds no logger.
+func (c *Client) logAt(level zapcore.Level, msg string, fields ...zap.Field) {
+	if ce := c.hub.log.Check(level, msg); ce != nil {
+		ce.Write(append([]zap.Field{zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr)}, fields...)...)
+	}
 }

@@ -45,22 +45,21 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 	h.addClient(c)
 	h.obs.Connected()
 	defer h.disconnect(c, cn.WS)
-	log := h.log.With(zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr))
-	log.Debug("connected", zap.String("user", c.User), zap.String("room", cn.Room))
+	c.logAt(zap.DebugLevel, "connected", zap.String("user", c.User), zap.String("room", cn.Room))
 
 	c.sendJSON(welcomeFrame(c.ID, c.User))
 	if cn.Room != "" {
 		if err := h.Join(c, cn.Room, ""); err != nil {
 			c.refuse(err, "")
 			c.Close(ClosePolicy, "cannot join "+cn.Room)
-			log.Warn("refused the route's room", zap.String("room", cn.Room), zap.Error(err))
+			c.logAt(zap.WarnLevel, "refused the route's room", zap.String("room", cn.Room), zap.Error(err))
 			return err
 		}
 	}
 	if c.pinger != nil {
 		c.pinger.Reset(cfg.PingInterval)
 	}
-	r := &reader{c: c, ws: cn.WS, log: log}
+	r := &reader{c: c, ws: cn.WS}
 	r.run()
 	return nil
 }
@@ -79,8 +78,7 @@ func (h *Hub) disconnect(c *Client, ws *websocket.Conn) {
 	}
 	drain(c.conn)
 	_ = c.conn.Close()
-	h.log.Debug("disconnected", zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr),
-		zap.Strings("rooms", rooms), zap.Int("close_code", c.closeCode))
+	c.logAt(zap.DebugLevel, "disconnected", zap.Strings("rooms", rooms), zap.Int("close_code", c.closeCode))
 }
 
 // drain reads what the peer still sends, briefly, so that closing the
@@ -99,7 +97,6 @@ func drain(conn net.Conn) {
 type reader struct {
 	c       *Client
 	ws      *websocket.Conn
-	log     *zap.Logger
 	limiter *rate.Limiter
 	errors  int // consecutive refusals
 }
@@ -172,11 +169,11 @@ func (r *reader) readFailed(err error) {
 	case errors.Is(err, websocket.ErrReadLimit):
 		// gorilla has written the 1009 close frame already
 		r.c.hub.obs.ErrorSent("message_too_big")
-		r.log.Warn("frame over max_message_size", zap.Int64("max_message_size", r.c.cfg.MaxMessageSize), zap.Strings("rooms", r.c.Rooms()))
+		r.c.logAt(zap.WarnLevel, "frame over max_message_size", zap.Int64("max_message_size", r.c.cfg.MaxMessageSize), zap.Strings("rooms", r.c.Rooms()))
 		r.c.closeWith(CloseTooBig, nil, false)
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
 	case isTimeout(err) && !r.c.isClosing():
-		r.log.Warn("closing: no pong in time", zap.Strings("rooms", r.c.Rooms()))
+		r.c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", r.c.Rooms()))
 		r.c.Close(ClosePolicy, "pong timeout")
 	}
 }
@@ -284,11 +281,11 @@ func (r *reader) fail(err error, id, room string) {
 	if !errors.As(err, &e) {
 		e = refuse("internal", err.Error())
 	}
-	r.log.Warn("refused a frame", zap.String("code", e.Code), zap.String("room", room))
+	r.c.logAt(zap.WarnLevel, "refused a frame", zap.String("code", e.Code), zap.String("room", room))
 	r.c.refuse(e, id)
 	r.errors++
 	if max := r.c.cfg.MaxErrors; max > 0 && r.errors >= max {
-		r.log.Warn("closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code), zap.String("room", room))
+		r.c.logAt(zap.WarnLevel, "closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code), zap.String("room", room))
 		r.c.Close(ClosePolicy, "too many errors")
 	}
 }

@@ -77,9 +77,7 @@ func (c *Client) finish(err error) {
 		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 			level = zap.DebugLevel // the peer is gone: an ordinary disconnect
 		}
-		if ce := c.hub.log.Check(level, "write failed; closing"); ce != nil {
-			ce.Write(zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr), zap.Error(err))
-		}
+		c.logAt(level, "write failed; closing", zap.Error(err))
 	}
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite()
