@@ -747,22 +747,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 		"timeouts {\n\t\t\tread_body 1s\n\t\t\tread_body_idle 1s\n\t\t\twrite 1s\n\t\t\twrite_idle 1s\n\t\t\tidle 1s\n\t\t}",
 		"ping_interval 700ms\n\t\tpong_timeout 1s"))
 
-	cc2 := stDialH2(t, c, cfg)
-	resp, body, err := stH2Connect(t, cc2, c, "/ws/lobby")
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("extended CONNECT over HTTP/2: %v", err)
-	}
-	h2 := stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
-	h2.join("lobby")
-
-	cc3 := stDialH3(t, c, cfg)
-	resp3, str := stH3Connect(t, cc3, c, "/ws/lobby")
-	if resp3.StatusCode != http.StatusOK {
-		t.Fatalf("extended CONNECT over HTTP/3: %s", resp3.Status)
-	}
-	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
-	h3.join("lobby")
-	h2.expect("presence")
+	h2, h3 := stLobbyPair(t, c, cfg)
 
 	h2.quiet(4 * time.Second) // pings are answered by the peers' readers
 	h3.quiet(100 * time.Millisecond)
@@ -798,22 +783,7 @@ func TestStreamPongTimeout(t *testing.T) {
 func TestStreamQuietPastWriteTimeout(t *testing.T) {
 	c, cfg := stStartCaddy(t, true, stConfig("", "write_timeout 500ms\n\t\tping_interval 3s\n\t\tpong_timeout 3s"))
 
-	cc2 := stDialH2(t, c, cfg)
-	resp, body, err := stH2Connect(t, cc2, c, "/ws/lobby")
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("extended CONNECT over HTTP/2: %v", err)
-	}
-	h2 := stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
-	h2.join("lobby")
-
-	cc3 := stDialH3(t, c, cfg)
-	resp3, str := stH3Connect(t, cc3, c, "/ws/lobby")
-	if resp3.StatusCode != http.StatusOK {
-		t.Fatalf("extended CONNECT over HTTP/3: %s", resp3.Status)
-	}
-	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
-	h3.join("lobby")
-	h2.expect("presence")
+	h2, h3 := stLobbyPair(t, c, cfg)
 
 	h2.quiet(2 * time.Second) // no frame either way: no ping before 3s
 	h3.quiet(100 * time.Millisecond)
@@ -845,23 +815,31 @@ func TestStreamHTTP3OutlivesQUICIdleTimeout(t *testing.T) {
 // HTTP/3 with 1001 (going away), like those over HTTP/1.1.
 func TestStreamStop(t *testing.T) {
 	c, cfg := stStartCaddy(t, true, stConfig("", ""))
+	h2, h3 := stLobbyPair(t, c, cfg)
+
+	c.Stop()
+	h2.expectClose(websocket.CloseGoingAway)
+	h3.expectClose(websocket.CloseGoingAway)
+}
+
+// stLobbyPair opens one WebSocket over HTTP/2 and one over HTTP/3, both in
+// "lobby"; the HTTP/2 one has seen the other join.
+func stLobbyPair(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config) (h2, h3 *stPeer) {
+	t.Helper()
 	cc2 := stDialH2(t, c, cfg)
 	resp, body, err := stH2Connect(t, cc2, c, "/ws/lobby")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("extended CONNECT over HTTP/2: %v", err)
 	}
-	h2 := stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
+	h2 = stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
 	h2.join("lobby")
 	cc3 := stDialH3(t, c, cfg)
 	resp3, str := stH3Connect(t, cc3, c, "/ws/lobby")
 	if resp3.StatusCode != http.StatusOK {
 		t.Fatalf("extended CONNECT over HTTP/3: %s", resp3.Status)
 	}
-	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
+	h3 = stNewPeer(t, "h3", stWSOverStream(t, str, str))
 	h3.join("lobby")
 	h2.expect("presence")
-
-	c.Stop()
-	h2.expectClose(websocket.CloseGoingAway)
-	h3.expectClose(websocket.CloseGoingAway)
+	return h2, h3
 }
