@@ -107,27 +107,28 @@ func (r *receiver) loop(raw syscall.RawConn) {
 	for !r.stop.Load() {
 		// The deadline is a safety net only: it bounds any wake-up the
 		// nested epoll might miss, and lets the loop adopt handed-over
-		// sockets whose buffered frames wait for no new data.
+		// sockets whose buffered frames wait for no new data. It is set
+		// once per park, not per batch: timer updates are not free.
 		r.epf.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		err := raw.Read(func(uintptr) bool {
-			r.adoptFresh()
-			n, err := syscall.EpollWait(r.epfd, events, 0)
-			if err != nil || n <= 0 || r.stop.Load() {
-				return r.stop.Load() // park until the epoll fd is readable
+			for !r.stop.Load() {
+				r.adoptFresh()
+				n, err := syscall.EpollWait(r.epfd, events, 0)
+				if err != nil || n <= 0 {
+					return false // park until the epoll fd is readable
+				}
+				r.serve(events[:n])
+				// Let the publishers run between batches: with one core,
+				// a busy receiver would otherwise hold it until the
+				// runtime preempts it.
+				runtime.Gosched()
 			}
-			r.serve(events[:n])
 			return true
 		})
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			continue
-		}
-		if err != nil && !r.stop.Load() {
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !r.stop.Load() {
 			r.s.noteErr("epoll wait", err)
 			return
 		}
-		// Let the publishers run between batches: with one core, a busy
-		// receiver would otherwise hold it until the runtime preempts it.
-		runtime.Gosched()
 	}
 }
 
