@@ -18,7 +18,7 @@
 #   -h, --help         this text
 #
 # Installs what is missing: nginx with the Nchan module and jq (apt-get), and
-# socket.io@4 (npm, into the work folder). Builds bin/caddy and roomsbench.
+# socket.io@4 (npm, into the work folder). Builds caddy and roomsbench into the work folder.
 # Servers listen on 127.0.0.1 only (ports from BENCH_PORT_BASE, default
 # 18080..18082) and are stopped on exit.
 set -euo pipefail
@@ -137,7 +137,7 @@ wait_port() { # PORT NAME LOG
 
 start_ours() {
 	sed -e "s|@PORT@|$port_ours|g" "$BENCH/Caddyfile.tmpl" >"$work/Caddyfile"
-	taskset -c 0 "$ROOT/bin/caddy" run --config "$work/Caddyfile" --adapter caddyfile \
+	taskset -c 0 "$work/caddy" run --config "$work/Caddyfile" --adapter caddyfile \
 		>>"$work/caddy.log" 2>&1 &
 	server_pid[ours]=$!
 	wait_port "$port_ours" caddy "$work/caddy.log"
@@ -201,8 +201,8 @@ if [[ $want_sio == 1 ]]; then
 fi
 
 if [[ $want_ours == 1 || $want_raw == 1 ]]; then
-	log "building bin/caddy"
-	(cd "$ROOT" && go build -o bin/caddy ./cmd/caddy)
+	log "building caddy (no -race) into $work"
+	(cd "$ROOT" && go build -o "$work/caddy" ./cmd/caddy)
 fi
 log "building roomsbench"
 (cd "$ROOT" && go build -o "$work/roomsbench" ./cmd/roomsbench)
