@@ -44,7 +44,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 	}
 	h.addClient(c)
 	h.obs.Connected()
-	defer h.disconnect(c, cn.WS)
+	defer h.disconnect(c)
 	c.logAt(zap.DebugLevel, "connected", zap.String("user", c.User), zap.String("room", cn.Room))
 
 	c.sendJSON(welcomeFrame(c.ID, c.User))
@@ -66,7 +66,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 
 // disconnect takes c out of its rooms, lets the writer finish its close
 // frame, drains what the peer still sends, and closes the connection.
-func (h *Hub) disconnect(c *Client, ws *websocket.Conn) {
+func (h *Hub) disconnect(c *Client) {
 	rooms := c.Rooms()
 	h.leaveAll(c)
 	h.removeClient(c)
