@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { RoomsClient } from '../rooms.js';
-import { Caddy, sleep } from '../testing/caddy.js';
+import { useCaddy, sleep } from '../testing/caddy.js';
 import { Recorder, within } from '../testing/recorder.js';
 
 const caddyfile = ({ port, adminPort }) => `{
@@ -27,33 +27,18 @@ http://127.0.0.1:${port} {
 `;
 
 describe('RoomsClient reconnects after Caddy restarts', () => {
-  let caddy;
-  const clients = [];
-
-  before(async () => {
-    caddy = await new Caddy(caddyfile).start();
-  });
-
-  after(async () => {
-    for (const rc of clients) rc.close();
-    await caddy?.dispose();
-  });
-
-  function connect(path, options = {}) {
-    const rc = new RoomsClient(`${caddy.wsBase}${path}`, { minDelay: 100, maxDelay: 400, timeout: 5000, ...options });
-    clients.push(rc);
-    return { rc, rec: new Recorder(rc) };
-  }
+  const suite = useCaddy(caddyfile, { minDelay: 100, maxDelay: 400, timeout: 5000 }, { before, after, RoomsClient, Recorder });
+  const connect = suite.connect;
 
   test('a request in flight when the connection drops is rejected', async () => {
     const { rc } = connect('/ws?name=alice');
     await rc.join('inflight');
-    await caddy.pause(); // the server holds the frame and answers nothing
+    await suite.caddy().pause(); // the server holds the frame and answers nothing
     const rejected = assert.rejects(within(rc.publish('inflight', 'lost'), 5000, 'publish'), { code: 'disconnected' });
     await sleep(100);
-    await caddy.stop();
+    await suite.caddy().stop();
     await rejected;
-    await caddy.restart();
+    await suite.caddy().restart();
     await within(rc.ready(), 10000, 'ready after restart');
   });
 
@@ -71,7 +56,7 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
     const sinceF = f.rec.mark();
     const sinceB0 = b.rec.mark();
 
-    await caddy.stop();
+    await suite.caddy().stop();
     await a.rec.waitFor('close', () => true, { since: sinceA });
     const r1 = await a.rec.waitFor('reconnecting', () => true, { since: sinceA });
     assert.equal(r1.attempt, 1);
@@ -83,7 +68,7 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
     // A request made while disconnected waits for the next connection.
     const queued = a.rc.publish('r2', { text: 'sent while down' });
 
-    await caddy.restart();
+    await suite.caddy().restart();
     const w = await a.rec.waitFor('welcome', () => true, { since: sinceA, ms: 10000 });
     assert.equal(w.reconnected, true);
     assert.notEqual(w.client, oldA);
@@ -112,7 +97,7 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
     const { rc, rec } = connect('/ws', { reconnect: false });
     await rc.connected;
     await rc.join('once');
-    await caddy.restart();
+    await suite.caddy().restart();
     const c = await rec.waitFor('close');
     assert.equal(c.willReconnect, false);
     assert.equal(rc.state, 'closed');
@@ -121,8 +106,8 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
   });
 
   test('without reconnect, a failed first connection rejects connected', async () => {
-    const rc = new RoomsClient(`ws://127.0.0.1:${caddy.port}/not-a-rooms-route`, { reconnect: false, timeout: 5000 });
-    clients.push(rc);
+    const rc = new RoomsClient(`ws://127.0.0.1:${suite.caddy().port}/not-a-rooms-route`, { reconnect: false, timeout: 5000 });
+    suite.track(rc);
     await assert.rejects(within(rc.connected, 5000, 'connected'), { code: 'disconnected' });
   });
 });

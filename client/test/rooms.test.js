@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { RoomsClient, RoomsError } from '../rooms.js';
-import { Caddy } from '../testing/caddy.js';
+import { useCaddy } from '../testing/caddy.js';
 import { Recorder, within } from '../testing/recorder.js';
 
 const caddyfile = ({ port, adminPort }) => `{
@@ -28,23 +28,8 @@ http://127.0.0.1:${port} {
 `;
 
 describe('RoomsClient against Caddy', () => {
-  let caddy;
-  const clients = [];
-
-  before(async () => {
-    caddy = await new Caddy(caddyfile).start();
-  });
-
-  after(async () => {
-    for (const rc of clients) rc.close();
-    await caddy?.dispose();
-  });
-
-  function connect(path, options = {}) {
-    const rc = new RoomsClient(`${caddy.wsBase}${path}`, { minDelay: 100, maxDelay: 1000, timeout: 5000, ...options });
-    clients.push(rc);
-    return { rc, rec: new Recorder(rc) };
-  }
+  const suite = useCaddy(caddyfile, { minDelay: 100, maxDelay: 1000, timeout: 5000 }, { before, after, RoomsClient, Recorder });
+  const connect = suite.connect;
 
   test('welcome gives the connection id and the user', async () => {
     const { rc, rec } = connect('/ws?name=alice');
@@ -183,13 +168,13 @@ describe('RoomsClient against Caddy', () => {
   test('admin API: a message has no from, and removing the room sends left', async () => {
     const { rc, rec } = connect('/ws?name=alice');
     await rc.join('admin-room');
-    const res = await caddy.admin('POST', '/rooms/admin-room/messages', { text: 'notice' });
+    const res = await suite.caddy().admin('POST', '/rooms/admin-room/messages', { text: 'notice' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, { seq: 1, delivered: 1 });
     const m = await rec.waitFor('message', (d) => d.room === 'admin-room');
     assert.deepEqual(m, { room: 'admin-room', from: undefined, data: { text: 'notice' }, seq: 1 });
 
-    const del = await caddy.admin('DELETE', '/rooms/admin-room');
+    const del = await suite.caddy().admin('DELETE', '/rooms/admin-room');
     assert.equal(del.status, 204);
     const left = await rec.waitFor('left', (d) => d.room === 'admin-room');
     assert.equal(left.id, undefined);

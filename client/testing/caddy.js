@@ -195,3 +195,32 @@ export class Caddy {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+// useCaddy starts a Caddy with caddyfile before the suite and stops it,
+// with every client the suite made, after it. connect(path, options) makes
+// a RoomsClient (with the suite's defaults) and a Recorder of its events.
+// Call it inside describe(); caddy() is the running Caddy, and track(rc)
+// closes a client made by hand after the suite.
+export function useCaddy(caddyfile, defaults, { before, after, RoomsClient, Recorder }) {
+  let caddy;
+  const clients = [];
+  before(async () => {
+    caddy = await new Caddy(caddyfile).start();
+  });
+  after(async () => {
+    for (const rc of clients) rc.close();
+    await caddy?.dispose();
+  });
+  return {
+    caddy: () => caddy,
+    track(rc) {
+      clients.push(rc);
+      return rc;
+    },
+    connect(path, options = {}) {
+      const rc = new RoomsClient(`${caddy.wsBase}${path}`, { ...defaults, ...options });
+      clients.push(rc);
+      return { rc, rec: new Recorder(rc) };
+    },
+  };
+}
