@@ -217,3 +217,42 @@ func TestE2EPingAndPongTimeout(t *testing.T) {
 	watcher.Send(map[string]any{"type": "publish", "room": "r", "data": "still here"})
 	watcher.Expect("message")
 }
+
+// TestE2EWriteTimeout: under drop_oldest a client that stops reading is
+// never cut off for its queue, but a write that cannot finish within
+// write_timeout closes it, and the others see it leave.
+func TestE2EWriteTimeout(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		send_queue 16
+		slow_client drop_oldest
+		write_timeout 1s
+	}
+}`)
+	stalled := wstest.Join(t, c.URL("ws")+"/ws/r", true) // never reads again
+	pub := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	payload := strings.Repeat("w", 32<<10)
+	start := time.Now()
+	for i := 0; ; i++ { // enough to fill the socket buffers, then some
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("the stalled client was not closed within 20s")
+		}
+		pub.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
+		left := false
+		for got := false; !got; {
+			f := pub.Next()
+			switch {
+			case f.Type() == "ack":
+				got = true
+			case f.Type() == "presence" && f.Str("event") == "leave" && f.Str("client") == stalled.ID:
+				left = true
+			}
+		}
+		if left {
+			t.Logf("closed after %d messages, %s", i+1, time.Since(start).Round(time.Millisecond))
+			return
+		}
+	}
+}
