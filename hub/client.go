@@ -2,7 +2,7 @@ package hub
 
 import (
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/base32"
 	"net"
 	"sync"
 	"time"
@@ -58,11 +58,15 @@ func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Cli
 	}
 }
 
+// idEncoding writes connection ids in lower-case base32: URL-safe, and
+// never starting with "-", which a command line would take for a flag.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
 // newID returns a random 16-character connection id.
 func newID() string {
-	var b [12]byte
+	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return idEncoding.EncodeToString(b[:])
 }
 
 // Rooms lists the rooms the connection is in.

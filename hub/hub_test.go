@@ -259,3 +259,15 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 		})
 	}
 }
+
+func TestClientIDs(t *testing.T) {
+	s := newServer(t, hub.Config{})
+	seen := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		c := wstest.Join(t, s.url("/"), false)
+		if len(c.ID) != 16 || strings.Trim(c.ID, "abcdefghijklmnopqrstuvwxyz234567") != "" || seen[c.ID] {
+			t.Fatalf("id %q: want 16 new characters of [a-z2-7]", c.ID)
+		}
+		seen[c.ID] = true
+	}
+}
