@@ -96,7 +96,7 @@ func errorLabel(code string) string {
 	switch code {
 	case hub.CodeBadJSON, hub.CodeBinaryFrame, hub.CodeUnknownType, hub.CodeMissingRoom,
 		hub.CodeInvalidRoom, hub.CodeMissingData, hub.CodeNotMember, hub.CodeTooManyRooms,
-		hub.CodeRoomFull, hub.CodeRateLimited, hub.CodeForbidden, hub.CodeRoomBound,
+		hub.CodeRoomFull, hub.CodeRateLimited, hub.CodeForbidden,
 		hub.CodeDropped, hub.CodeUnavailable, hub.CodeAuthFailed, codeMessageTooBig, codeInternal:
 		return code
 	}

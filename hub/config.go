@@ -34,7 +34,6 @@ const (
 	CloseGoingAway = 1001 // the server is stopping
 	ClosePolicy    = 1008 // slow client, too many errors, kicked, pong timeout
 	CloseTooBig    = 1009 // a frame over max_message_size
-	CloseInternal  = 1011
 )
 
 // Authorizer decides whether a connection may join or publish in a room.

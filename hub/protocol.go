@@ -39,7 +39,6 @@ const (
 	CodeRoomFull     = "room_full"        // the room has max_members members already
 	CodeRateLimited  = "rate_limited"     // over the connection's rate limit; the frame was not handled
 	CodeForbidden    = "forbidden"        // the connection may not join or publish there
-	CodeRoomBound    = "room_bound"       // leaving the room the route put the connection in
 	CodeDropped      = "messages_dropped" // the send queue overflowed and older messages were dropped
 	CodeUnavailable  = "unavailable"      // the server is shutting down
 	CodeAuthFailed   = "authorization_failed"
@@ -83,16 +82,14 @@ func (e envelope) str(key, val string) envelope {
 	return e
 }
 
+// quoted appends a field whose value is JSON already: a quoted string or
+// a client's data.
 func (e envelope) quoted(key string, q []byte) envelope {
 	e.fb.b = append(e.fb.b, ',', '"')
 	e.fb.b = append(e.fb.b, key...)
 	e.fb.b = append(e.fb.b, '"', ':')
 	e.fb.b = append(e.fb.b, q...)
 	return e
-}
-
-func (e envelope) raw(key string, v []byte) envelope {
-	return e.quoted(key, v)
 }
 
 func (e envelope) num(key string, n uint64) envelope {
@@ -129,14 +126,14 @@ func presenceFrame(r *Room, event string, c *Client, members int) *Frame {
 // empty for a message published by the server.
 func messageFrame(r *Room, from string, data []byte, seq uint64) *Frame {
 	return newEnvelope("message", len(data)+len(r.quoted)+48).quoted("room", r.quoted).
-		str("from", from).raw("data", data).num("seq", seq).frame()
+		str("from", from).quoted("data", data).num("seq", seq).frame()
 }
 
 func ackFrame(id string, seq uint64) *Frame {
 	return newEnvelope("ack", 32).str("id", id).num("seq", seq).frame()
 }
 
-// ErrorFrame builds an `error` frame; id is the request's correlation id.
+// errorFrame builds an `error` frame; id is the request's correlation id.
 func errorFrame(code, message, id string) *Frame {
 	return newEnvelope("error", len(message)+48).str("code", code).str("message", message).str("id", id).frame()
 }
