@@ -1,7 +1,10 @@
 package caddyrooms_test
 
 import (
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -86,5 +89,74 @@ func TestE2EStopClosesWith1001(t *testing.T) {
 	<-done
 	if !c.Exited() {
 		t.Fatal("caddy still runs")
+	}
+}
+
+// TestE2EHijackedOutlivesServerTimeouts: once upgraded, an HTTP/1.1
+// WebSocket lives by the route's ping and pong timeouts, not by the
+// server's request timeouts, though the request that upgraded it is over.
+func TestE2EHijackedOutlivesServerTimeouts(t *testing.T) {
+	t.Parallel()
+	c := testcaddy.Start(t, `{
+	admin 127.0.0.1:{ADMIN}
+	auto_https off
+	servers {
+		timeouts {
+			read_body 1s
+			read_header 1s
+			write 1s
+			idle 1s
+		}
+	}
+}
+:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+		ping_interval 700ms
+		pong_timeout 1s
+	}
+}`)
+	a := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	b := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	a.Expect("presence")
+	var pings atomic.Int32
+	frames := make(chan string, 16)
+	for _, cl := range []*wstest.Client{a, b} {
+		conn := cl.Conn
+		conn.SetPingHandler(func(data string) error {
+			pings.Add(1)
+			return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		go func() { // read, so that pings are answered, with no deadline
+			for {
+				_, msg, err := conn.ReadMessage()
+				if err != nil {
+					frames <- "ended: " + err.Error()
+					return
+				}
+				frames <- string(msg)
+			}
+		}()
+	}
+	select {
+	case f := <-frames:
+		t.Fatalf("during the quiet 4 s: %s", f)
+	case <-time.After(4 * time.Second):
+	}
+	if pings.Load() < 4 {
+		t.Fatalf("%d pings in 4 s at ping_interval 700ms", pings.Load())
+	}
+	if err := a.Conn.WriteJSON(map[string]any{"type": "publish", "room": "r", "data": "still here"}); err != nil {
+		t.Fatal(err)
+	}
+	for got := 0; got < 3; got++ { // the message to a and b, a's ack
+		select {
+		case f := <-frames:
+			if !strings.Contains(f, `"still here"`) && !strings.Contains(f, `"type":"ack"`) {
+				t.Fatalf("after 4 s: %s", f)
+			}
+		case <-time.After(wstest.Timeout):
+			t.Fatal("no message after 4 s")
+		}
 	}
 }
