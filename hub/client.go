@@ -96,9 +96,10 @@ func (c *Client) send(f *Frame) bool {
 			c.cutOff(ClosePolicy, "send queue full")
 			return false
 		}
-		copy(c.queue, c.queue[1:])
-		c.queue[len(c.queue)-1] = nil
-		c.queue = c.queue[:len(c.queue)-1]
+		// drop the oldest in O(1), under the room's lock: the slice moves
+		// forward, and the next growth of the queue reallocates it
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
 		c.dropped++
 		c.hub.obs.Dropped(1)
 	}
