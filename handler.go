@@ -155,8 +155,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.upgrader = websocket.Upgrader{
 		CheckOrigin:     func(*http.Request) bool { return true }, // checked before
-		WriteBufferPool: writeBufferPool,                          // gorilla writes control frames only
-		ReadBufferSize:  readBufferSize,                           // not the 4 KiB of the hijacked reader
+		WriteBufferPool: writeBufferPool,                          // no write buffer of its own
 	}
 	name := h.hubName()
 	if h.hub, err = acquireHub(name, h.logger); err != nil {

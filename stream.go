@@ -85,12 +85,12 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
 	sc := &streamConn{body: r.Body, w: w, rc: rc, remote: r.RemoteAddr}
-	ws, err := h.upgrader.Upgrade(&streamHijacker{conn: sc}, handshakeFor(r), nil)
+	_, err = h.upgrader.Upgrade(&streamHijacker{conn: sc}, handshakeFor(r), nil)
 	if err != nil {
 		h.logger.Warn("websocket stream setup failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
 		return nil
 	}
-	cn.WS, cn.Net = ws, sc
+	cn.Net = sc
 	_ = h.hub.Serve(cn, cfg)
 	return nil
 }

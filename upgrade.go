@@ -18,14 +18,10 @@ import (
 	"github.com/caddyrooms/caddyrooms/hub"
 )
 
-// writeBufferPool lends gorilla a write buffer only while it writes, which
-// it does for control frames alone: an idle connection holds none.
+// writeBufferPool spares gorilla a write buffer per connection. gorilla
+// does the handshake alone: the hub frames, writes and reads everything
+// after it, so gorilla's connection object is dropped at once.
 var writeBufferPool = &sync.Pool{}
-
-// readBufferSize is gorilla's read buffer per connection: small, since it
-// is held for as long as the connection is open, idle or not; a larger
-// frame is read in several calls.
-const readBufferSize = 1024
 
 // serveUpgrade serves an HTTP/1.1 Upgrade handshake.
 func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
@@ -38,10 +34,11 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 		h.logger.Warn("websocket handshake failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
 		return nil // gorilla has answered the request
 	}
-	cn.WS, cn.Net = ws, ws.NetConn()
+	cn.Net = ws.NetConn()
 	// The hijacked connection is ours: serve it on a fresh goroutine and
 	// let this request, with its deep stack and its per-request state, end.
-	// An idle connection then costs a small stack and its buffers only.
+	// Once set up, a plain socket is handed to the hub's poller and that
+	// goroutine ends too (see hub.Serve).
 	go func() { _ = h.hub.Serve(cn, h.cfg) }()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -43,7 +44,10 @@ type Client struct {
 	roomsMu sync.Mutex
 	rooms   map[string]*Room
 
-	pinger *time.Timer
+	pinger    *time.Timer   // the keepalive timer; nil when pings are off
+	nextPing  time.Duration // monotonic; touched by the timer alone
+	lastHeard atomic.Int64  // monotonic nanoseconds of the last bytes read
+	polled    *polled       // the poller's record, when it reads the connection
 }
 
 func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Client {
@@ -151,13 +155,11 @@ func (c *Client) closeWith(code int, final *Frame, dropQueue bool) {
 		}
 		c.startWriterLocked()
 		c.mu.Unlock()
-		if c.pinger != nil {
-			c.pinger.Stop()
-		}
+		c.stopKeepalive()
 		// out of every room now, not when the peer is gone: Close may run
 		// under a room's lock (a full queue), hence the goroutine
 		go c.hub.leaveAll(c)
-		_ = c.conn.SetReadDeadline(time.Now().Add(c.cfg.WriteTimeout + closeGrace))
+		c.endReadingAfter(c.cfg.WriteTimeout + closeGrace)
 	})
 }
 
@@ -171,13 +173,6 @@ func (c *Client) isClosing() bool {
 func (c *Client) clearQueueLocked() {
 	clear(c.queue)
 	c.queue = c.queue[:0]
-}
-
-// ping queues a ping frame and rearms the timer.
-func (c *Client) ping() {
-	if c.send(newFrame(opPing, nil)) {
-		c.pinger.Reset(c.cfg.PingInterval)
-	}
 }
 
 // Queued is how many frames wait to be written to the client.

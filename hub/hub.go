@@ -27,6 +27,7 @@ type Hub struct {
 	log     *zap.Logger
 	closed  atomic.Bool
 	wg      sync.WaitGroup // connections being served
+	noPoll  bool
 }
 
 type roomShard struct {
@@ -43,11 +44,14 @@ type clientShard struct {
 type Options struct {
 	Observer Observer    // metrics; nil observes nothing
 	Logger   *zap.Logger // nil logs nothing
+	// NoPoll reads every connection on a goroutine of its own, as
+	// connections the poller cannot read are; for tests and comparisons.
+	NoPoll bool
 }
 
 // New returns an empty hub.
 func New(o Options) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger}
+	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll}
 	if h.obs == nil {
 		h.obs = nopObserver{}
 	}

@@ -22,9 +22,9 @@ type server struct {
 	hub *hub.Hub
 }
 
-func newServer(t *testing.T, cfg hub.Config) *server {
+func newServer(t *testing.T, cfg hub.Config, o hub.Options) *server {
 	t.Helper()
-	h := hub.New(hub.Options{})
+	h := hub.New(o)
 	c := cfg.WithDefaults()
 	up := websocket.Upgrader{}
 	s := &server{hub: h}
@@ -33,7 +33,7 @@ func newServer(t *testing.T, cfg hub.Config) *server {
 		if err != nil {
 			return
 		}
-		_ = h.Serve(hub.Conn{WS: ws, Net: ws.NetConn(), RemoteAddr: r.RemoteAddr, Room: strings.TrimPrefix(r.URL.Path, "/"), User: r.URL.Query().Get("user")}, &c)
+		_ = h.Serve(hub.Conn{Net: ws.NetConn(), RemoteAddr: r.RemoteAddr, Room: strings.TrimPrefix(r.URL.Path, "/"), User: r.URL.Query().Get("user")}, &c)
 	}))
 	t.Cleanup(func() {
 		h.Close(hub.CloseGoingAway, "test over", 5*time.Second)
@@ -42,213 +42,234 @@ func newServer(t *testing.T, cfg hub.Config) *server {
 	return s
 }
 
+// eachReadMode runs test with the hub reading connections through its
+// poller, and on a goroutine per connection.
+func eachReadMode(t *testing.T, test func(t *testing.T, o hub.Options)) {
+	for _, m := range []struct {
+		name   string
+		noPoll bool
+	}{{"poller", false}, {"goroutine", true}} {
+		t.Run(m.name, func(t *testing.T) { test(t, hub.Options{NoPoll: m.noPoll}) })
+	}
+}
+
 func (s *server) url(path string) string { return "ws" + strings.TrimPrefix(s.URL, "http") + path }
 
 func TestJoinPublishLeave(t *testing.T) {
-	s := newServer(t, hub.Config{})
-	a := wstest.Join(t, s.url("/"), false)
-	b := wstest.Join(t, s.url("/"), false)
+	eachReadMode(t, func(t *testing.T, o hub.Options) {
+		s := newServer(t, hub.Config{}, o)
+		a := wstest.Join(t, s.url("/"), false)
+		b := wstest.Join(t, s.url("/"), false)
 
-	a.Send(map[string]any{"type": "join", "room": "r", "id": "1"})
-	if f := a.Expect("joined"); f.Str("room") != "r" || f.Num("members") != 1 || f.Str("id") != "1" {
-		t.Fatalf("joined: %v", f)
-	}
-	b.Send(map[string]any{"type": "join", "room": "r", "id": "2"})
-	if f := b.Expect("joined"); f.Num("members") != 2 {
-		t.Fatalf("joined: %v", f)
-	}
-	if f := a.Expect("presence"); f.Str("event") != "join" || f.Str("client") != b.ID || f.Num("members") != 2 {
-		t.Fatalf("presence: %v", f)
-	}
-
-	b.Send(map[string]any{"type": "publish", "room": "r", "data": map[string]any{"x": 1}, "id": "p"})
-	for _, c := range []*wstest.Client{a, b} {
-		f := c.Expect("message")
-		if f.Str("from") != b.ID || f.Num("seq") != 1 || fmt.Sprint(f["data"]) != "map[x:1]" {
-			t.Fatalf("message: %v", f)
+		a.Send(map[string]any{"type": "join", "room": "r", "id": "1"})
+		if f := a.Expect("joined"); f.Str("room") != "r" || f.Num("members") != 1 || f.Str("id") != "1" {
+			t.Fatalf("joined: %v", f)
 		}
-	}
-	if f := b.Expect("ack"); f.Str("id") != "p" || f.Num("seq") != 1 {
-		t.Fatalf("ack: %v", f)
-	}
+		b.Send(map[string]any{"type": "join", "room": "r", "id": "2"})
+		if f := b.Expect("joined"); f.Num("members") != 2 {
+			t.Fatalf("joined: %v", f)
+		}
+		if f := a.Expect("presence"); f.Str("event") != "join" || f.Str("client") != b.ID || f.Num("members") != 2 {
+			t.Fatalf("presence: %v", f)
+		}
 
-	b.Send(map[string]any{"type": "leave", "room": "r", "id": "3"})
-	if f := b.Expect("left"); f.Str("room") != "r" || f.Str("id") != "3" {
-		t.Fatalf("left: %v", f)
-	}
-	if f := a.Expect("presence"); f.Str("event") != "leave" || f.Num("members") != 1 {
-		t.Fatalf("presence: %v", f)
-	}
-	b.Send(map[string]any{"type": "publish", "room": "r", "data": 1, "id": "4"})
-	b.ExpectError(hub.CodeNotMember)
+		b.Send(map[string]any{"type": "publish", "room": "r", "data": map[string]any{"x": 1}, "id": "p"})
+		for _, c := range []*wstest.Client{a, b} {
+			f := c.Expect("message")
+			if f.Str("from") != b.ID || f.Num("seq") != 1 || fmt.Sprint(f["data"]) != "map[x:1]" {
+				t.Fatalf("message: %v", f)
+			}
+		}
+		if f := b.Expect("ack"); f.Str("id") != "p" || f.Num("seq") != 1 {
+			t.Fatalf("ack: %v", f)
+		}
 
-	d, ok := s.hub.Room("r")
-	if !ok || d.Members != 1 || d.Seq != 1 || d.Clients[0].ID != a.ID {
-		t.Fatalf("room detail: %+v %v", d, ok)
-	}
-	seq, n, ok := s.hub.Publish("r", []byte(`"from the server"`))
-	if !ok || seq != 2 || n != 1 {
-		t.Fatalf("server publish: %d %d %v", seq, n, ok)
-	}
-	if f := a.Expect("message"); f.Str("from") != "" || f["data"] != "from the server" || f.Num("seq") != 2 {
-		t.Fatalf("server message: %v", f)
-	}
-	if _, _, ok := s.hub.Publish("nobody-here", []byte(`1`)); ok {
-		t.Fatal("publish into a room with no members succeeded")
-	}
+		b.Send(map[string]any{"type": "leave", "room": "r", "id": "3"})
+		if f := b.Expect("left"); f.Str("room") != "r" || f.Str("id") != "3" {
+			t.Fatalf("left: %v", f)
+		}
+		if f := a.Expect("presence"); f.Str("event") != "leave" || f.Num("members") != 1 {
+			t.Fatalf("presence: %v", f)
+		}
+		b.Send(map[string]any{"type": "publish", "room": "r", "data": 1, "id": "4"})
+		b.ExpectError(hub.CodeNotMember)
+
+		d, ok := s.hub.Room("r")
+		if !ok || d.Members != 1 || d.Seq != 1 || d.Clients[0].ID != a.ID {
+			t.Fatalf("room detail: %+v %v", d, ok)
+		}
+		seq, n, ok := s.hub.Publish("r", []byte(`"from the server"`))
+		if !ok || seq != 2 || n != 1 {
+			t.Fatalf("server publish: %d %d %v", seq, n, ok)
+		}
+		if f := a.Expect("message"); f.Str("from") != "" || f["data"] != "from the server" || f.Num("seq") != 2 {
+			t.Fatalf("server message: %v", f)
+		}
+		if _, _, ok := s.hub.Publish("nobody-here", []byte(`1`)); ok {
+			t.Fatal("publish into a room with no members succeeded")
+		}
+	})
 }
 
 func TestBadFrames(t *testing.T) {
-	s := newServer(t, hub.Config{})
-	c := wstest.Join(t, s.url("/"), false)
-	cases := []struct {
-		name  string
-		op    int
-		frame string
-		code  string
-	}{
-		{"not JSON", websocket.TextMessage, `hello`, hub.CodeBadJSON},
-		{"not an object", websocket.TextMessage, `[1,2]`, hub.CodeBadJSON},
-		{"binary", websocket.BinaryMessage, `{"type":"join","room":"r"}`, hub.CodeBinaryFrame},
-		{"no type", websocket.TextMessage, `{"room":"r"}`, hub.CodeUnknownType},
-		{"unknown type", websocket.TextMessage, `{"type":"dance","room":"r","id":"9"}`, hub.CodeUnknownType},
-		{"join without room", websocket.TextMessage, `{"type":"join"}`, hub.CodeMissingRoom},
-		{"publish without room", websocket.TextMessage, `{"type":"publish","data":1}`, hub.CodeMissingRoom},
-		{"publish without data", websocket.TextMessage, `{"type":"publish","room":"r"}`, hub.CodeMissingData},
-		{"room too long", websocket.TextMessage, `{"type":"join","room":"` + strings.Repeat("x", 300) + `"}`, hub.CodeInvalidRoom},
-		{"leave a room not joined", websocket.TextMessage, `{"type":"leave","room":"r"}`, hub.CodeNotMember},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c.SendRaw(tc.op, []byte(tc.frame))
-			f := c.ExpectError(tc.code)
-			if f.Str("message") == "" {
-				t.Fatalf("error without a message: %v", f)
-			}
-		})
-	}
-	// still open and working
-	c.Send(map[string]any{"type": "join", "room": "ok", "id": "x"})
-	c.Expect("joined")
+	eachReadMode(t, func(t *testing.T, o hub.Options) {
+		s := newServer(t, hub.Config{}, o)
+		c := wstest.Join(t, s.url("/"), false)
+		cases := []struct {
+			name  string
+			op    int
+			frame string
+			code  string
+		}{
+			{"not JSON", websocket.TextMessage, `hello`, hub.CodeBadJSON},
+			{"not an object", websocket.TextMessage, `[1,2]`, hub.CodeBadJSON},
+			{"binary", websocket.BinaryMessage, `{"type":"join","room":"r"}`, hub.CodeBinaryFrame},
+			{"no type", websocket.TextMessage, `{"room":"r"}`, hub.CodeUnknownType},
+			{"unknown type", websocket.TextMessage, `{"type":"dance","room":"r","id":"9"}`, hub.CodeUnknownType},
+			{"join without room", websocket.TextMessage, `{"type":"join"}`, hub.CodeMissingRoom},
+			{"publish without room", websocket.TextMessage, `{"type":"publish","data":1}`, hub.CodeMissingRoom},
+			{"publish without data", websocket.TextMessage, `{"type":"publish","room":"r"}`, hub.CodeMissingData},
+			{"room too long", websocket.TextMessage, `{"type":"join","room":"` + strings.Repeat("x", 300) + `"}`, hub.CodeInvalidRoom},
+			{"leave a room not joined", websocket.TextMessage, `{"type":"leave","room":"r"}`, hub.CodeNotMember},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c.SendRaw(tc.op, []byte(tc.frame))
+				f := c.ExpectError(tc.code)
+				if f.Str("message") == "" {
+					t.Fatalf("error without a message: %v", f)
+				}
+			})
+		}
+		// still open and working
+		c.Send(map[string]any{"type": "join", "room": "ok", "id": "x"})
+		c.Expect("joined")
+	})
 }
 
 func TestOneOrderUnderConcurrentPublishers(t *testing.T) {
-	s := newServer(t, hub.Config{SendQueue: 10000})
-	const publishers, each = 8, 100
-	readers := make([]*wstest.Client, 4)
-	for i := range readers {
-		readers[i] = wstest.Join(t, s.url("/r"), true)
-	}
-	pubs := make([]*wstest.Client, publishers)
-	for i := range pubs {
-		pubs[i] = wstest.Join(t, s.url("/r"), true)
-	}
-	var wg sync.WaitGroup
-	for i, p := range pubs {
-		wg.Add(1)
-		go func(i int, p *wstest.Client) {
-			defer wg.Done()
-			for j := 0; j < each; j++ {
-				_ = p.Conn.WriteJSON(map[string]any{"type": "publish", "room": "r", "data": fmt.Sprintf("%d-%d", i, j)})
+	eachReadMode(t, func(t *testing.T, o hub.Options) {
+		s := newServer(t, hub.Config{SendQueue: 10000}, o)
+		const publishers, each = 8, 100
+		readers := make([]*wstest.Client, 4)
+		for i := range readers {
+			readers[i] = wstest.Join(t, s.url("/r"), true)
+		}
+		pubs := make([]*wstest.Client, publishers)
+		for i := range pubs {
+			pubs[i] = wstest.Join(t, s.url("/r"), true)
+		}
+		var wg sync.WaitGroup
+		for i, p := range pubs {
+			wg.Add(1)
+			go func(i int, p *wstest.Client) {
+				defer wg.Done()
+				for j := 0; j < each; j++ {
+					_ = p.Conn.WriteJSON(map[string]any{"type": "publish", "room": "r", "data": fmt.Sprintf("%d-%d", i, j)})
+				}
+			}(i, p)
+		}
+		wg.Wait()
+		var first []string
+		for i, r := range readers {
+			var got []string
+			for len(got) < publishers*each {
+				f := r.Next()
+				if f.Type() != "message" {
+					continue
+				}
+				if f.Num("seq") != int64(len(got)+1) {
+					t.Fatalf("reader %d: seq %d after %d messages", i, f.Num("seq"), len(got))
+				}
+				got = append(got, f.Str("data"))
 			}
-		}(i, p)
-	}
-	wg.Wait()
-	var first []string
-	for i, r := range readers {
-		var got []string
-		for len(got) < publishers*each {
-			f := r.Next()
-			if f.Type() != "message" {
+			if first == nil {
+				first = got
 				continue
 			}
-			if f.Num("seq") != int64(len(got)+1) {
-				t.Fatalf("reader %d: seq %d after %d messages", i, f.Num("seq"), len(got))
-			}
-			got = append(got, f.Str("data"))
-		}
-		if first == nil {
-			first = got
-			continue
-		}
-		for k := range got {
-			if got[k] != first[k] {
-				t.Fatalf("reader %d differs from reader 0 at %d: %s vs %s", i, k, got[k], first[k])
+			for k := range got {
+				if got[k] != first[k] {
+					t.Fatalf("reader %d differs from reader 0 at %d: %s vs %s", i, k, got[k], first[k])
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestSlowClientDoesNotDelayOthers(t *testing.T) {
-	for _, policy := range []hub.SlowClientPolicy{hub.Disconnect, hub.DropOldest} {
-		t.Run(fmt.Sprint(policy), func(t *testing.T) {
-			s := newServer(t, hub.Config{SendQueue: 16, WriteTimeout: 20 * time.Second, SlowClient: policy})
-			slow := wstest.Join(t, s.url("/r"), true) // never reads from here on
-			fast := wstest.Join(t, s.url("/r"), true)
-			pub := wstest.Join(t, s.url("/r"), true)
-			payload := strings.Repeat("x", 8<<10)
-			const n = 2000 // 16 MB: far more than the socket buffers hold
-			// in lockstep: publish, the fast member reads it, the publisher
-			// reads its copy and its ack. Were the room waiting for the slow
-			// member, this would stall once its socket buffers are full.
-			next := func(c *wstest.Client, prefix string) {
-				for {
-					_, b, err := c.Read(10 * time.Second)
-					if err != nil {
-						t.Fatalf("%s: %v", c, err)
-					}
-					if strings.HasPrefix(string(b), prefix) {
-						return
-					}
-				}
-			}
-			for i := 0; i < n; i++ {
-				pub.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
-				next(fast, `{"type":"message"`)
-				next(pub, `{"type":"ack"`)
-			}
-			// the slow client's memory is bounded by its queue
-			if c := s.hub.Client(slow.ID); c != nil && c.Queued() > 16 {
-				t.Fatalf("slow client has %d frames queued, limit 16", c.Queued())
-			}
-			d, _ := s.hub.Room("r")
-			switch policy {
-			case hub.Disconnect: // cut off and out of the room
-				if s.hub.Client(slow.ID) != nil && d.Members != 2 {
-					t.Fatalf("slow client still in the room: %+v", d)
-				}
-			case hub.DropOldest: // still a member, told of every message it lost
-				if d.Members != 3 {
-					t.Fatalf("slow client left the room: %+v", d)
-				}
-				received, dropped := 0, 0
-				for received+dropped < n {
-					f := slow.Next()
-					switch {
-					case f.Type() == "message":
-						received++
-					case f.Type() == "error" && f.Str("code") == hub.CodeDropped:
-						var k int
-						fmt.Sscanf(f.Str("message"), "%d", &k)
-						dropped += k
+	eachReadMode(t, func(t *testing.T, o hub.Options) {
+		for _, policy := range []hub.SlowClientPolicy{hub.Disconnect, hub.DropOldest} {
+			t.Run(fmt.Sprint(policy), func(t *testing.T) {
+				s := newServer(t, hub.Config{SendQueue: 16, WriteTimeout: 20 * time.Second, SlowClient: policy}, o)
+				slow := wstest.Join(t, s.url("/r"), true) // never reads from here on
+				fast := wstest.Join(t, s.url("/r"), true)
+				pub := wstest.Join(t, s.url("/r"), true)
+				payload := strings.Repeat("x", 8<<10)
+				const n = 2000 // 16 MB: far more than the socket buffers hold
+				// in lockstep: publish, the fast member reads it, the publisher
+				// reads its copy and its ack. Were the room waiting for the slow
+				// member, this would stall once its socket buffers are full.
+				next := func(c *wstest.Client, prefix string) {
+					for {
+						_, b, err := c.Read(10 * time.Second)
+						if err != nil {
+							t.Fatalf("%s: %v", c, err)
+						}
+						if strings.HasPrefix(string(b), prefix) {
+							return
+						}
 					}
 				}
-				if dropped == 0 || received+dropped != n {
-					t.Fatalf("slow client: %d received + %d dropped, want %d with some dropped", received, dropped, n)
+				for i := 0; i < n; i++ {
+					pub.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
+					next(fast, `{"type":"message"`)
+					next(pub, `{"type":"ack"`)
 				}
-			}
-		})
-	}
+				// the slow client's memory is bounded by its queue
+				if c := s.hub.Client(slow.ID); c != nil && c.Queued() > 16 {
+					t.Fatalf("slow client has %d frames queued, limit 16", c.Queued())
+				}
+				d, _ := s.hub.Room("r")
+				switch policy {
+				case hub.Disconnect: // cut off and out of the room
+					if s.hub.Client(slow.ID) != nil && d.Members != 2 {
+						t.Fatalf("slow client still in the room: %+v", d)
+					}
+				case hub.DropOldest: // still a member, told of every message it lost
+					if d.Members != 3 {
+						t.Fatalf("slow client left the room: %+v", d)
+					}
+					received, dropped := 0, 0
+					for received+dropped < n {
+						f := slow.Next()
+						switch {
+						case f.Type() == "message":
+							received++
+						case f.Type() == "error" && f.Str("code") == hub.CodeDropped:
+							var k int
+							fmt.Sscanf(f.Str("message"), "%d", &k)
+							dropped += k
+						}
+					}
+					if dropped == 0 || received+dropped != n {
+						t.Fatalf("slow client: %d received + %d dropped, want %d with some dropped", received, dropped, n)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestClientIDs(t *testing.T) {
-	s := newServer(t, hub.Config{})
-	seen := map[string]bool{}
-	for i := 0; i < 20; i++ {
-		c := wstest.Join(t, s.url("/"), false)
-		if len(c.ID) != 16 || strings.Trim(c.ID, "abcdefghijklmnopqrstuvwxyz234567") != "" || seen[c.ID] {
-			t.Fatalf("id %q: want 16 new characters of [a-z2-7]", c.ID)
+	eachReadMode(t, func(t *testing.T, o hub.Options) {
+		s := newServer(t, hub.Config{}, o)
+		seen := map[string]bool{}
+		for i := 0; i < 20; i++ {
+			c := wstest.Join(t, s.url("/"), false)
+			if len(c.ID) != 16 || strings.Trim(c.ID, "abcdefghijklmnopqrstuvwxyz234567") != "" || seen[c.ID] {
+				t.Fatalf("id %q: want 16 new characters of [a-z2-7]", c.ID)
+			}
+			seen[c.ID] = true
 		}
-		seen[c.ID] = true
-	}
+	})
 }

@@ -1,0 +1,81 @@
+package hub
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// monoStart anchors monotonic time for the keepalive.
+var monoStart = time.Now()
+
+func monoNow() time.Duration { return time.Since(monoStart) }
+
+// heard notes that the peer sent something.
+func (c *Client) heard() {
+	c.lastHeard.Store(int64(monoNow()))
+}
+
+// startKeepalive arms the timer that pings the peer every ping_interval
+// and closes the connection once nothing was heard from it for
+// ping_interval + pong_timeout. One timer does both, so that an idle
+// connection waits on no goroutine.
+func (c *Client) startKeepalive() {
+	c.heard()
+	if c.cfg.PingInterval <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.nextPing = monoNow() + c.cfg.PingInterval
+	t := time.AfterFunc(time.Hour, c.keepalive)
+	t.Stop()
+	c.pinger = t
+	t.Reset(c.cfg.PingInterval)
+}
+
+// stopKeepalive stops the timer; it is safe to call more than once.
+func (c *Client) stopKeepalive() {
+	c.mu.Lock()
+	t := c.pinger
+	c.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// keepalive runs on the timer: it closes a silent connection, pings when a
+// ping is due, and rearms the timer for whichever comes next.
+func (c *Client) keepalive() {
+	cfg := c.cfg
+	now := monoNow()
+	deadline := time.Duration(c.lastHeard.Load()) + cfg.PingInterval + cfg.PongTimeout
+	if now >= deadline {
+		c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", c.Rooms()))
+		c.Close(ClosePolicy, "pong timeout")
+		return
+	}
+	if now >= c.nextPing {
+		if !c.send(newFrame(opPing, nil)) {
+			return // closing
+		}
+		c.nextPing = now + cfg.PingInterval
+	}
+	c.pinger.Reset(min(c.nextPing, deadline) - now)
+}
+
+// endReadingAfter bounds how long the connection is read once it closes:
+// the peer has d to answer our close frame.
+func (c *Client) endReadingAfter(d time.Duration) {
+	c.mu.Lock()
+	pc := c.polled
+	c.mu.Unlock()
+	if pc != nil {
+		time.AfterFunc(d, pc.end)
+		return
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
+}

@@ -1,0 +1,226 @@
+//go:build linux
+
+package hub
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The poller reads idle connections without a goroutine each: one epoll
+// set, for the whole process, watches every polled socket, armed one-shot.
+// When a socket turns readable a goroutine reads it until it has nothing
+// more, hands the frames to the connection's reader, rearms the socket and
+// exits. An idle connection so holds no goroutine, no stack and no read
+// buffer: only its records below and the kernel's.
+//
+// The socket stays in Go's own poller too, which the writer uses; reads
+// go around it, as non-blocking reads on the descriptor.
+type poller struct {
+	epfd   int
+	gen    atomic.Uint32
+	shards [pollShards]pollShard
+}
+
+const pollShards = 16
+
+type pollShard struct {
+	mu    sync.Mutex
+	conns map[int32]*polled
+}
+
+// polled is one connection the poller reads.
+type polled struct {
+	p     *poller
+	c     *Client
+	r     *reader
+	rc    syscall.RawConn
+	fd    int32
+	gen   uint32      // tells this registration from an older one of the same fd
+	busy  atomic.Bool // a goroutine is reading the connection
+	ended atomic.Bool
+}
+
+// pollReadSize is the buffer each reading goroutine borrows.
+const pollReadSize = 16 << 10
+
+// pollMaxReads bounds the reads of one wake-up, so a busy connection
+// yields to the others.
+const pollMaxReads = 16
+
+var (
+	pollOnce    sync.Once
+	thePoller   *poller
+	pollBufPool = sync.Pool{New: func() any { b := make([]byte, pollReadSize); return &b }}
+)
+
+// getPoller starts the process's poller on first use; nil if epoll fails.
+func getPoller() *poller {
+	pollOnce.Do(func() {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			return
+		}
+		thePoller = &poller{epfd: fd}
+		for i := range thePoller.shards {
+			thePoller.shards[i].conns = make(map[int32]*polled)
+		}
+		go thePoller.loop()
+	})
+	return thePoller
+}
+
+// pollConn hands c's connection to the poller. It reports false when the
+// connection cannot be polled; the caller then reads it itself.
+func pollConn(c *Client, r *reader) bool {
+	switch c.conn.(type) {
+	case *net.TCPConn, *net.UnixConn: // no buffering of their own above the socket
+	default:
+		return false
+	}
+	p := getPoller()
+	if p == nil {
+		return false
+	}
+	rc, err := c.conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return false
+	}
+	pc := &polled{p: p, c: c, r: r, rc: rc, gen: p.gen.Add(1)}
+	if err := rc.Control(func(fd uintptr) { pc.fd = int32(fd) }); err != nil {
+		return false
+	}
+	c.mu.Lock()
+	c.polled = pc
+	c.mu.Unlock()
+	p.store(pc)
+	if err := pc.ctl(unix.EPOLL_CTL_ADD); err != nil {
+		p.remove(pc)
+		c.mu.Lock()
+		c.polled = nil
+		c.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+func (p *poller) shard(fd int32) *pollShard { return &p.shards[uint32(fd)%pollShards] }
+
+func (p *poller) store(pc *polled) {
+	s := p.shard(pc.fd)
+	s.mu.Lock()
+	s.conns[pc.fd] = pc
+	s.mu.Unlock()
+}
+
+// remove forgets pc, unless its fd was registered again since.
+func (p *poller) remove(pc *polled) {
+	s := p.shard(pc.fd)
+	s.mu.Lock()
+	if s.conns[pc.fd] == pc {
+		delete(s.conns, pc.fd)
+	}
+	s.mu.Unlock()
+}
+
+func (p *poller) lookup(fd int32, gen uint32) *polled {
+	s := p.shard(fd)
+	s.mu.Lock()
+	pc := s.conns[fd]
+	s.mu.Unlock()
+	if pc == nil || pc.gen != gen {
+		return nil
+	}
+	return pc
+}
+
+// loop waits for readable sockets and starts a reading goroutine for each.
+func (p *poller) loop() {
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if !errors.Is(err, unix.EINTR) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			continue
+		}
+		for _, ev := range events[:n] {
+			pc := p.lookup(ev.Fd, uint32(ev.Pad))
+			if pc != nil && pc.busy.CompareAndSwap(false, true) {
+				go pc.readReady()
+			}
+		}
+	}
+}
+
+// ctl adds or rearms the socket in the epoll set, one-shot: each wake-up
+// is served by one goroutine, which rearms the socket when it is done.
+func (pc *polled) ctl(op int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: pc.fd, Pad: int32(pc.gen)}
+	var cerr error
+	err := pc.rc.Control(func(fd uintptr) { cerr = unix.EpollCtl(pc.p.epfd, op, int(fd), &ev) })
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// readReady reads what the socket has, hands it to the reader, and rearms
+// the socket; or ends the connection at its end of stream or close frame.
+func (pc *polled) readReady() {
+	bp := pollBufPool.Get().(*[]byte)
+	defer pollBufPool.Put(bp)
+	buf := *bp
+	for i := 0; i < pollMaxReads; i++ {
+		n, err := pc.read(buf)
+		if n > 0 && pc.r.consume(buf[:n]) {
+			pc.end()
+			return
+		}
+		if errors.Is(err, unix.EAGAIN) || (err == nil && n > 0 && n < len(buf)) {
+			break // nothing more for now
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n == 0 {
+			pc.end() // end of stream, or the connection was closed
+			return
+		}
+	}
+	pc.busy.Store(false)
+	if err := pc.ctl(unix.EPOLL_CTL_MOD); err != nil {
+		pc.end()
+	}
+}
+
+// read is one non-blocking read of the socket, around Go's poller.
+func (pc *polled) read(buf []byte) (int, error) {
+	var n int
+	var rerr error
+	err := pc.rc.Read(func(fd uintptr) bool {
+		n, rerr = unix.Read(int(fd), buf)
+		return true // never wait in Go's poller
+	})
+	if err != nil {
+		return 0, err
+	}
+	return max(n, 0), rerr
+}
+
+// end stops polling the connection and disconnects it; the first call wins.
+func (pc *polled) end() {
+	if !pc.ended.CompareAndSwap(false, true) {
+		return
+	}
+	_ = pc.rc.Control(func(fd uintptr) { _ = unix.EpollCtl(pc.p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
+	pc.p.remove(pc)
+	go pc.c.hub.disconnect(pc.c) // it waits for the close handshake
+}

@@ -1,0 +1,212 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// reader acts on the frames a connection sends. Its bytes come from the
+// hub's poller, or from run on the connection's own goroutine.
+type reader struct {
+	c       *Client
+	fr      frameReader
+	limiter *rate.Limiter
+	errors  int // consecutive refusals
+}
+
+func newReader(c *Client) *reader {
+	r := &reader{c: c, fr: frameReader{limit: c.cfg.MaxMessageSize}}
+	if c.cfg.RateLimit > 0 {
+		r.limiter = rate.NewLimiter(rate.Limit(c.cfg.RateLimit), c.cfg.RateBurst)
+	}
+	return r
+}
+
+// blockingReadSize is the read buffer of a connection read on its own
+// goroutine; a larger frame is read in several calls.
+const blockingReadSize = 2048
+
+// run reads conn on the calling goroutine until it ends.
+func (r *reader) run(conn net.Conn) {
+	_ = conn.SetReadDeadline(time.Time{}) // the HTTP server's, if any
+	buf := make([]byte, blockingReadSize)
+	for {
+		n, err := conn.Read(buf)
+		if n > 0 && r.consume(buf[:n]) {
+			return
+		}
+		if err != nil {
+			if err != io.EOF && !errors.Is(err, net.ErrClosed) && !r.c.isClosing() {
+				r.c.logAt(zap.DebugLevel, "read failed", zap.Error(err))
+			}
+			return
+		}
+	}
+}
+
+// consume decodes and handles data; it reports true when reading ends:
+// after the peer's close frame, or a frame that breaks the protocol.
+func (r *reader) consume(data []byte) (end bool) {
+	r.c.heard()
+	stop, err := r.fr.feed(data, r)
+	if err != nil {
+		r.protocolFailed(err)
+		return true
+	}
+	return stop
+}
+
+// protocolFailed closes the connection after a frame that breaks the
+// protocol, or a message over max_message_size.
+func (r *reader) protocolFailed(err error) {
+	var pe *protocolError
+	if !errors.As(err, &pe) {
+		pe = protoErr(CloseProtocolError, err.Error())
+	}
+	c := r.c
+	if pe.code == CloseTooBig {
+		c.hub.obs.ErrorSent("message_too_big")
+		c.logAt(zap.WarnLevel, "frame over max_message_size", zap.Int64("max_message_size", c.cfg.MaxMessageSize), zap.Strings("rooms", c.Rooms()))
+	} else {
+		c.logAt(zap.WarnLevel, "closing: websocket protocol error", zap.String("reason", pe.reason), zap.Int("close_code", pe.code))
+	}
+	c.Close(pe.code, pe.reason)
+}
+
+// control answers a ping and the peer's close frame; a pong only shows
+// life, which consume has noted already.
+func (r *reader) control(op byte, payload []byte) {
+	switch op {
+	case opPing:
+		r.c.send(newFrame(opPong, payload))
+	case opClose:
+		code := closeCodeOf(payload)
+		if code == CloseNoStatus {
+			code = CloseNormal
+		}
+		r.c.Close(code, "")
+	}
+}
+
+// message handles one whole data message.
+func (r *reader) message(op byte, payload []byte) {
+	if r.c.isClosing() {
+		return // the peer has yet to see our close frame
+	}
+	r.c.hub.obs.Received()
+	r.handle(op, payload)
+}
+
+// handle acts on one data frame.
+func (r *reader) handle(op byte, buf []byte) {
+	if r.limiter != nil && !r.limiter.Allow() {
+		r.fail(refuse(CodeRateLimited, "over the connection's rate limit; the frame was not handled"), frameID(op, buf), "")
+		return
+	}
+	if r.c.cfg.Protocol == Raw {
+		r.relay(op, buf)
+		return
+	}
+	if op != opText {
+		r.fail(refuse(CodeBinaryFrame, "binary frames are not part of the json protocol"), "", "")
+		return
+	}
+	var in inbound
+	if err := json.Unmarshal(buf, &in); err != nil {
+		r.fail(refuse(CodeBadJSON, "the frame is not a JSON object: "+err.Error()), "", "")
+		return
+	}
+	if err := r.dispatch(&in); err != nil {
+		r.fail(err, in.ID, in.Room)
+		return
+	}
+	r.errors = 0
+}
+
+// frameID finds the correlation id of a json frame, for a refusal.
+func frameID(op byte, buf []byte) string {
+	if op != opText {
+		return ""
+	}
+	var in struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(buf, &in)
+	return in.ID
+}
+
+func (r *reader) dispatch(in *inbound) error {
+	h, c := r.c.hub, r.c
+	switch in.Type {
+	case "join":
+		return h.Join(c, in.Room, in.ID)
+	case "leave":
+		return h.Leave(c, in.Room, in.ID)
+	case "publish":
+		if in.Room == "" {
+			return errMissingRoom
+		}
+		if len(in.Data) == 0 {
+			return refuse(CodeMissingData, `"data" is required`)
+		}
+		seq, err := h.publishFrom(c, in.Room, in.Data, false)
+		if err != nil {
+			return err
+		}
+		c.send(ackFrame(in.ID, seq))
+		return nil
+	case "":
+		return refuse(CodeUnknownType, `"type" is required`)
+	default:
+		return refuse(CodeUnknownType, "unknown type "+quote(in.Type))
+	}
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return string(jsonString(nil, s))
+}
+
+// relay publishes a raw frame to the connection's rooms.
+func (r *reader) relay(op byte, buf []byte) {
+	for _, name := range r.c.Rooms() {
+		data := append([]byte(nil), buf...)
+		if _, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary); err != nil {
+			r.fail(err, "", name)
+		}
+	}
+}
+
+// fail answers a refused frame with an error frame, and closes a connection
+// that keeps sending refused frames.
+func (r *reader) fail(err error, id, room string) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = refuse("internal", err.Error())
+	}
+	r.c.logAt(zap.WarnLevel, "refused a frame", zap.String("code", e.Code), zap.String("room", room))
+	r.c.refuse(e, id)
+	r.errors++
+	if max := r.c.cfg.MaxErrors; max > 0 && r.errors >= max {
+		r.c.logAt(zap.WarnLevel, "closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code), zap.String("room", room))
+		r.c.Close(ClosePolicy, "too many errors")
+	}
+}
+
+// refuse tells the client why a frame was refused.
+func (c *Client) refuse(err error, id string) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = refuse("internal", err.Error())
+	}
+	c.hub.obs.ErrorSent(e.Code)
+	c.sendJSON(errorFrame(e.Code, e.Message, id))
+}

@@ -1,0 +1,256 @@
+package hub
+
+import (
+	"encoding/binary"
+	"strconv"
+	"unicode/utf8"
+)
+
+// More close codes, for frames that break RFC 6455 (section 7.4.1).
+const (
+	CloseNoStatus      = 1005 // a close frame with no code: never sent
+	CloseProtocolError = 1002 // a frame that breaks the framing rules
+	CloseInvalidData   = 1007 // a text message that is not UTF-8
+)
+
+const opContinuation = 0x0
+
+// frameSink receives what a frameReader decodes. A message's payload is
+// only valid during the call: it aliases the reader's buffers.
+type frameSink interface {
+	message(op byte, payload []byte)
+	control(op byte, payload []byte)
+}
+
+// protocolError is a frame that breaks RFC 6455: the connection is closed
+// with code and reason.
+type protocolError struct {
+	code   int
+	reason string
+}
+
+func (e *protocolError) Error() string {
+	return "websocket: " + e.reason + " (" + strconv.Itoa(e.code) + ")"
+}
+
+func protoErr(code int, reason string) *protocolError {
+	return &protocolError{code: code, reason: reason}
+}
+
+// frameReader decodes the frames a client sends (RFC 6455 section 5),
+// from bytes fed in whatever pieces the socket returns them. Between
+// messages it holds no buffer: only an incomplete frame, or the fragments
+// of an unfinished message, are kept, for as long as they are incomplete.
+type frameReader struct {
+	limit   int64  // the largest message accepted, in bytes
+	partial []byte // the start of a frame not wholly received yet
+	msg     []byte // the fragments so far of a fragmented message
+	msgOp   byte   // the opcode of that message; 0 when none is open
+}
+
+// frameHeader is the decoded start of one frame.
+type frameHeader struct {
+	fin  bool
+	op   byte
+	mask [4]byte
+	size int // header bytes
+	n    int64
+}
+
+// feed decodes every complete frame in data and hands it to sink. It
+// returns a *protocolError when a frame breaks the protocol, and stop true
+// after the peer's close frame: nothing after it is read.
+func (r *frameReader) feed(data []byte, sink frameSink) (stop bool, err error) {
+	fromPartial := len(r.partial) > 0
+	if fromPartial {
+		r.partial = append(r.partial, data...)
+		data = r.partial
+	}
+	for len(data) > 0 {
+		h, ok, err := r.header(data)
+		if err != nil {
+			return true, err
+		}
+		if !ok || int64(len(data)-h.size) < h.n {
+			break
+		}
+		end := h.size + int(h.n)
+		payload := data[h.size:end]
+		unmask(payload, h.mask)
+		data = data[end:]
+		if stop, err := r.frame(h, payload, sink); stop || err != nil {
+			r.partial = nil
+			return stop, err
+		}
+	}
+	r.keep(data, fromPartial)
+	return false, nil
+}
+
+// keep saves the bytes of an incomplete frame for the next feed, and lets
+// the buffer go once nothing is pending.
+func (r *frameReader) keep(rest []byte, fromPartial bool) {
+	switch {
+	case len(rest) == 0:
+		r.partial = nil
+	case fromPartial:
+		r.partial = r.partial[:copy(r.partial, rest)]
+	default:
+		r.partial = append(make([]byte, 0, max(len(rest), 256)), rest...)
+	}
+}
+
+// header decodes and checks the frame header at the start of b; ok is
+// false while b does not hold all of it.
+func (r *frameReader) header(b []byte) (h frameHeader, ok bool, err error) {
+	if len(b) < 2 {
+		return h, false, nil
+	}
+	h.fin, h.op = b[0]&0x80 != 0, b[0]&0x0F
+	masked, n := b[1]&0x80 != 0, int64(b[1]&0x7F)
+	h.size = 2
+	switch n {
+	case 126:
+		h.size += 2
+	case 127:
+		h.size += 8
+	}
+	if masked {
+		h.size += 4
+	}
+	if len(b) < h.size {
+		return h, false, nil
+	}
+	switch n {
+	case 126:
+		n = int64(binary.BigEndian.Uint16(b[2:]))
+	case 127:
+		u := binary.BigEndian.Uint64(b[2:])
+		if u > 1<<62 {
+			return h, false, protoErr(CloseProtocolError, "frame length out of range")
+		}
+		n = int64(u)
+	}
+	h.n = n
+	if masked {
+		copy(h.mask[:], b[h.size-4:h.size])
+	}
+	return h, true, r.check(b[0], masked, h)
+}
+
+// check applies the framing rules to a header before its payload is read,
+// so that an oversized message is refused before it is buffered.
+func (r *frameReader) check(b0 byte, masked bool, h frameHeader) error {
+	switch {
+	case b0&0x70 != 0:
+		return protoErr(CloseProtocolError, "reserved bits set")
+	case !masked:
+		return protoErr(CloseProtocolError, "client frame not masked")
+	case h.op >= opClose:
+		if h.op > opPong {
+			return protoErr(CloseProtocolError, "unknown opcode "+strconv.Itoa(int(h.op)))
+		}
+		if !h.fin || h.n > 125 {
+			return protoErr(CloseProtocolError, "fragmented or oversized control frame")
+		}
+		return nil
+	case h.op == opContinuation && r.msgOp == 0:
+		return protoErr(CloseProtocolError, "continuation frame with no message")
+	case h.op != opContinuation && h.op != opText && h.op != opBinary:
+		return protoErr(CloseProtocolError, "unknown opcode "+strconv.Itoa(int(h.op)))
+	case h.op != opContinuation && r.msgOp != 0:
+		return protoErr(CloseProtocolError, "new message before the last one ended")
+	case int64(len(r.msg))+h.n > r.limit:
+		return protoErr(CloseTooBig, "message over max_message_size")
+	}
+	return nil
+}
+
+// frame handles one complete, unmasked frame.
+func (r *frameReader) frame(h frameHeader, payload []byte, sink frameSink) (stop bool, err error) {
+	if h.op >= opClose {
+		if h.op == opClose {
+			if err := checkClose(payload); err != nil {
+				return true, err
+			}
+		}
+		sink.control(h.op, payload)
+		return h.op == opClose, nil
+	}
+	if h.op != opContinuation {
+		r.msgOp = h.op
+		if h.fin { // the usual case: a whole message in one frame
+			r.msgOp = 0
+			return false, deliver(sink, h.op, payload)
+		}
+	}
+	r.msg = append(r.msg, payload...)
+	if !h.fin {
+		return false, nil
+	}
+	op, msg := r.msgOp, r.msg
+	r.msgOp, r.msg = 0, nil
+	return false, deliver(sink, op, msg)
+}
+
+// deliver hands a whole message to sink; text must be UTF-8.
+func deliver(sink frameSink, op byte, msg []byte) error {
+	if op == opText && !utf8.Valid(msg) {
+		return protoErr(CloseInvalidData, "text message is not valid UTF-8")
+	}
+	sink.message(op, msg)
+	return nil
+}
+
+// checkClose validates a close frame's payload: empty, or a code that may
+// be sent on the wire followed by a UTF-8 reason.
+func checkClose(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if len(p) == 1 {
+		return protoErr(CloseProtocolError, "close frame of one byte")
+	}
+	if !validCloseCode(int(binary.BigEndian.Uint16(p))) {
+		return protoErr(CloseProtocolError, "invalid close code")
+	}
+	if !utf8.Valid(p[2:]) {
+		return protoErr(CloseInvalidData, "close reason is not valid UTF-8")
+	}
+	return nil
+}
+
+// validCloseCode reports whether a peer may send code (RFC 6455 section
+// 7.4 and the IANA registry).
+func validCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	default:
+		return code >= 3000 && code <= 4999
+	}
+}
+
+// closeCodeOf is the code of a close frame's payload; 1005 when it has none.
+func closeCodeOf(p []byte) int {
+	if len(p) < 2 {
+		return CloseNoStatus
+	}
+	return int(binary.BigEndian.Uint16(p))
+}
+
+// unmask applies the client's masking key (RFC 6455 section 5.3), eight
+// bytes at a time.
+func unmask(b []byte, key [4]byte) {
+	if len(b) >= 8 {
+		k32 := binary.LittleEndian.Uint32(key[:])
+		k64 := uint64(k32) | uint64(k32)<<32
+		for len(b) >= 8 {
+			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k64)
+			b = b[8:]
+		}
+	}
+	for i := range b {
+		b[i] ^= key[i&3]
+	}
+}
