@@ -41,8 +41,9 @@ type Client struct {
 	closeOnce sync.Once
 	closeCode int // the code of the close frame sent or being sent
 
-	roomsMu sync.Mutex
-	rooms   map[string]*Room
+	roomsMu   sync.Mutex
+	rooms     map[string]*Room
+	leftRooms []string // the rooms leaveAll took the client out of
 
 	pinger    *time.Timer   // the keepalive timer; nil when pings are off
 	nextPing  time.Duration // monotonic; touched by the timer alone
@@ -82,6 +83,13 @@ func (c *Client) Rooms() []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// roomsLeft lists the rooms the client was in when it was closed.
+func (c *Client) roomsLeft() []string {
+	c.roomsMu.Lock()
+	defer c.roomsMu.Unlock()
+	return c.leftRooms
 }
 
 // send queues f for the client. It reports false when the frame was not

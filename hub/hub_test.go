@@ -273,3 +273,36 @@ func TestClientIDs(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteTimeoutClosesStalledClient: a client that stops reading is not
+// cut off under drop_oldest, but a write that cannot finish within
+// write_timeout closes it, and the room sees it leave, in both read modes.
+func TestWriteTimeoutClosesStalledClient(t *testing.T) {
+	eachReadMode(t, func(t *testing.T, o hub.Options) {
+		s := newServer(t, hub.Config{SendQueue: 16, SlowClient: hub.DropOldest, WriteTimeout: time.Second}, o)
+		stalled := wstest.Join(t, s.url("/r"), true)
+		pub := wstest.Join(t, s.url("/r"), true)
+		payload := strings.Repeat("w", 32<<10)
+		start := time.Now()
+		for i := 0; ; i++ {
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("the stalled client was not closed within 10s")
+			}
+			pub.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
+			left := false
+			for got := false; !got; {
+				f := pub.Next()
+				switch {
+				case f.Type() == "ack":
+					got = true
+				case f.Type() == "presence" && f.Str("event") == "leave" && f.Str("client") == stalled.ID:
+					left = true
+				}
+			}
+			if left {
+				t.Logf("closed after %d messages", i+1)
+				return
+			}
+		}
+	})
+}

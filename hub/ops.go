@@ -82,6 +82,12 @@ func (h *Hub) leaveAll(c *Client) {
 	c.roomsMu.Lock()
 	rooms := c.rooms
 	c.rooms = make(map[string]*Room)
+	if len(rooms) > 0 { // for the disconnect log
+		c.leftRooms = make([]string, 0, len(rooms))
+		for name := range rooms {
+			c.leftRooms = append(c.leftRooms, name)
+		}
+	}
 	c.roomsMu.Unlock()
 	for _, r := range rooms {
 		h.leaveRoom(c, r)

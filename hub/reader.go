@@ -42,12 +42,30 @@ func (r *reader) run(conn net.Conn) {
 			return
 		}
 		if err != nil {
-			if err != io.EOF && !errors.Is(err, net.ErrClosed) && !r.c.isClosing() {
-				r.c.logAt(zap.DebugLevel, "read failed", zap.Error(err))
-			}
+			r.readFailed(err)
 			return
 		}
 	}
+}
+
+// readFailed closes the connection after a read error. A read that timed
+// out, as a stream's idle timeout of ping_interval + pong_timeout makes it,
+// means the peer fell silent, as the keepalive would find.
+func (r *reader) readFailed(err error) {
+	c := r.c
+	switch {
+	case c.isClosing() || err == io.EOF || errors.Is(err, net.ErrClosed):
+	case isTimeout(err):
+		c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", c.Rooms()))
+		c.Close(ClosePolicy, "pong timeout")
+	default:
+		c.logAt(zap.DebugLevel, "read failed", zap.Error(err))
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // consume decodes and handles data; it reports true when reading ends:

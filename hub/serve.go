@@ -63,7 +63,6 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 func (h *Hub) disconnect(c *Client) {
 	defer h.wg.Done()
 	c.stopKeepalive()
-	rooms := c.Rooms()
 	h.leaveAll(c)
 	h.removeClient(c)
 	h.obs.Disconnected()
@@ -74,7 +73,7 @@ func (h *Hub) disconnect(c *Client) {
 	}
 	drain(c.conn)
 	_ = c.conn.Close()
-	c.logAt(zap.DebugLevel, "disconnected", zap.Strings("rooms", rooms), zap.Int("close_code", c.closeCode))
+	c.logAt(zap.DebugLevel, "disconnected", zap.Strings("rooms", c.roomsLeft()), zap.Int("close_code", c.closeCode))
 }
 
 // drain reads what the peer still sends, briefly, so that closing the

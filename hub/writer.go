@@ -83,6 +83,7 @@ func (c *Client) finish(err error) {
 		_ = cw.CloseWrite()
 	} else {
 		_ = c.conn.Close()
+		c.endReadingAfter(0) // the poller hears nothing of a closed socket
 	}
 	close(c.done)
 }
