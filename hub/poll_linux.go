@@ -47,17 +47,23 @@ type polled struct {
 	ended atomic.Bool
 }
 
-// pollReadSize is the buffer each reading goroutine borrows.
-const pollReadSize = 16 << 10
+// A reading goroutine borrows a small buffer, and a large one only when a
+// read fills the small one: when many sockets wake at once, each with a
+// frame or two, they hold little memory between them.
+const (
+	pollSmallRead = 4 << 10
+	pollLargeRead = 64 << 10
+)
 
 // pollMaxReads bounds the reads of one wake-up, so a busy connection
 // yields to the others.
 const pollMaxReads = 16
 
 var (
-	pollOnce    sync.Once
-	thePoller   *poller
-	pollBufPool = sync.Pool{New: func() any { b := make([]byte, pollReadSize); return &b }}
+	pollOnce      sync.Once
+	thePoller     *poller
+	pollSmallPool = sync.Pool{New: func() any { b := make([]byte, pollSmallRead); return &b }}
+	pollLargePool = sync.Pool{New: func() any { b := make([]byte, pollLargeRead); return &b }}
 )
 
 // getPoller starts the process's poller on first use; nil if epoll fails.
@@ -175,10 +181,15 @@ func (pc *polled) ctl(op int) error {
 // readReady reads what the socket has, hands it to the reader, and rearms
 // the socket; or ends the connection at its end of stream or close frame.
 func (pc *polled) readReady() {
-	bp := pollBufPool.Get().(*[]byte)
-	defer pollBufPool.Put(bp)
-	buf := *bp
+	small := pollSmallPool.Get().(*[]byte)
+	defer pollSmallPool.Put(small)
+	buf := *small
 	for i := 0; i < pollMaxReads; i++ {
+		if i == 1 { // the first read filled the small buffer: there is more
+			large := pollLargePool.Get().(*[]byte)
+			defer pollLargePool.Put(large)
+			buf = *large
+		}
 		n, err := pc.read(buf)
 		if n > 0 && pc.r.consume(buf[:n]) {
 			pc.end()
