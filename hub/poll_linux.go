@@ -5,6 +5,7 @@ package hub
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 // go around it, as non-blocking reads on the descriptor.
 type poller struct {
 	epfd   int
+	ep     syscall.RawConn // epfd, as Go's own poller sees it
 	gen    atomic.Uint32
 	shards [pollShards]pollShard
 }
@@ -73,7 +75,16 @@ func getPoller() *poller {
 		if err != nil {
 			return
 		}
-		thePoller = &poller{epfd: fd}
+		// The epoll set is itself readable when a socket in it is ready,
+		// and non-blocking: Go's own poller watches it, so the loop waits
+		// in the scheduler like any socket read, not in a system call
+		// that would have to win a P back to hand the work on.
+		ep, err := pollableFD(fd)
+		if err != nil {
+			_ = unix.Close(fd)
+			return
+		}
+		thePoller = &poller{epfd: fd, ep: ep}
 		for i := range thePoller.shards {
 			thePoller.shards[i].conns = make(map[int32]*polled)
 		}
@@ -146,15 +157,26 @@ func (p *poller) lookup(fd int32, gen uint32) *polled {
 	return pc
 }
 
+// pollableFD hands fd to Go's poller and returns its raw connection.
+func pollableFD(fd int) (syscall.RawConn, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "rooms-epoll").SyscallConn()
+}
+
 // loop waits for readable sockets and starts a reading goroutine for each.
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		var n int
+		err := p.ep.Read(func(fd uintptr) bool {
+			var err error
+			n, err = unix.EpollWait(int(fd), events, 0)
+			return err == nil && n > 0 // else wait until the set is readable
+		})
 		if err != nil {
-			if !errors.Is(err, unix.EINTR) {
-				time.Sleep(10 * time.Millisecond)
-			}
+			time.Sleep(10 * time.Millisecond) // cannot happen: the set is never closed
 			continue
 		}
 		for _, ev := range events[:n] {
