@@ -46,8 +46,9 @@ type Handler struct {
 	// Others get HTTP 403.
 	Origins []string `json:"origins,omitempty"`
 
-	// MaxMessageSize is the largest inbound frame, in bytes; a larger one
-	// closes that connection with code 1009. Default: 65536 (64 KiB).
+	// MaxMessageSize is the largest inbound message, all its fragments
+	// together, in bytes; a larger one closes that connection with code
+	// 1009. Default: 65536 (64 KiB).
 	MaxMessageSize int64 `json:"max_message_size,omitempty"`
 
 	// MaxRooms is how many rooms one connection may be in at once; more

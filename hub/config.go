@@ -47,7 +47,7 @@ type Authorizer interface {
 // means its default (see the Default constants), except where noted.
 type Config struct {
 	Protocol       Protocol
-	MaxMessageSize int64   // bytes per inbound frame
+	MaxMessageSize int64   // bytes per inbound message, its fragments together
 	MaxRooms       int     // rooms per connection
 	MaxMembers     int     // members per room; 0 is no limit
 	RateLimit      float64 // inbound frames per second; 0 is no limit
