@@ -20,21 +20,34 @@ import (
 type server struct {
 	*httptest.Server
 	hub *hub.Hub
+	tls bool
 }
 
-func newServer(t *testing.T, cfg hub.Config, o hub.Options) *server {
+// readMode is how the hub reads connections in a test: the hub's options,
+// and whether the server speaks TLS.
+type readMode struct {
+	hub.Options
+	TLS bool
+}
+
+func newServer(t *testing.T, cfg hub.Config, m readMode) *server {
 	t.Helper()
-	h := hub.New(o)
+	h := hub.New(m.Options)
 	c := cfg.WithDefaults()
 	up := websocket.Upgrader{}
-	s := &server{hub: h}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := &server{hub: h, tls: m.TLS}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
 		_ = h.Serve(hub.Conn{Net: ws.NetConn(), RemoteAddr: r.RemoteAddr, Room: strings.TrimPrefix(r.URL.Path, "/"), User: r.URL.Query().Get("user")}, &c)
-	}))
+	})
+	if m.TLS {
+		s.Server = httptest.NewTLSServer(handler)
+	} else {
+		s.Server = httptest.NewServer(handler)
+	}
 	t.Cleanup(func() {
 		h.Close(hub.CloseGoingAway, "test over", 5*time.Second)
 		s.Close()
@@ -43,20 +56,24 @@ func newServer(t *testing.T, cfg hub.Config, o hub.Options) *server {
 }
 
 // eachReadMode runs test with the hub reading connections through its
-// poller, and on a goroutine per connection.
-func eachReadMode(t *testing.T, test func(t *testing.T, o hub.Options)) {
+// poller, plain and under TLS, and on a goroutine per connection.
+func eachReadMode(t *testing.T, test func(t *testing.T, m readMode)) {
 	for _, m := range []struct {
-		name   string
-		noPoll bool
-	}{{"poller", false}, {"goroutine", true}} {
-		t.Run(m.name, func(t *testing.T) { test(t, hub.Options{NoPoll: m.noPoll}) })
+		name string
+		mode readMode
+	}{
+		{"poller", readMode{}},
+		{"poller-tls", readMode{TLS: true}},
+		{"goroutine", readMode{Options: hub.Options{NoPoll: true}}},
+	} {
+		t.Run(m.name, func(t *testing.T) { test(t, m.mode) })
 	}
 }
 
 func (s *server) url(path string) string { return "ws" + strings.TrimPrefix(s.URL, "http") + path }
 
 func TestJoinPublishLeave(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		a := wstest.Join(t, s.url("/"), false)
 		b := wstest.Join(t, s.url("/"), false)
@@ -112,7 +129,7 @@ func TestJoinPublishLeave(t *testing.T) {
 }
 
 func TestBadFrames(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		c := wstest.Join(t, s.url("/"), false)
 		cases := []struct {
@@ -148,7 +165,7 @@ func TestBadFrames(t *testing.T) {
 }
 
 func TestOneOrderUnderConcurrentPublishers(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{SendQueue: 10000}, o)
 		const publishers, each = 8, 100
 		readers := make([]*wstest.Client, 4)
@@ -197,7 +214,7 @@ func TestOneOrderUnderConcurrentPublishers(t *testing.T) {
 }
 
 func TestSlowClientDoesNotDelayOthers(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		for _, policy := range []hub.SlowClientPolicy{hub.Disconnect, hub.DropOldest} {
 			t.Run(fmt.Sprint(policy), func(t *testing.T) {
 				s := newServer(t, hub.Config{SendQueue: 16, WriteTimeout: 20 * time.Second, SlowClient: policy}, o)
@@ -261,7 +278,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 }
 
 func TestClientIDs(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		seen := map[string]bool{}
 		for i := 0; i < 20; i++ {
@@ -278,7 +295,7 @@ func TestClientIDs(t *testing.T) {
 // cut off under drop_oldest, but a write that cannot finish within
 // write_timeout closes it, and the room sees it leave, in both read modes.
 func TestWriteTimeoutClosesStalledClient(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{SendQueue: 16, SlowClient: hub.DropOldest, WriteTimeout: time.Second}, o)
 		stalled := wstest.Join(t, s.url("/r"), true)
 		pub := wstest.Join(t, s.url("/r"), true)

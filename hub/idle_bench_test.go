@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,20 +21,22 @@ const idleConns = 2000
 
 // BenchmarkIdleConnection measures what an idle connection holds in each
 // read mode: Go heap in use plus goroutine stacks, after a GC, divided by
-// the connections, each joined to one of 100 rooms. The client end of each
-// connection is a bare socket in the same process (a few hundred bytes,
-// the same in both modes), counted too. Run it with
+// the connections, each joined to one of 100 rooms, over plain TCP and
+// over TLS. The client end of each connection is a bare socket (or TLS
+// connection) in the same process, the same in both read modes, counted
+// too. Run it with
 //
 //	go test ./hub/ -run XXX -bench IdleConnection -benchtime 3x
 func BenchmarkIdleConnection(b *testing.B) {
 	for _, mode := range []struct {
 		name   string
 		noPoll bool
-	}{{"poller", false}, {"goroutine", true}} {
+		tls    bool
+	}{{"poller", false, false}, {"goroutine", true, false}, {"poller-tls", false, true}, {"goroutine-tls", true, true}} {
 		b.Run(mode.name, func(b *testing.B) {
 			var perConn, goroutines float64
 			for b.Loop() {
-				bytes, g := idleRound(b, Options{NoPoll: mode.noPoll})
+				bytes, g := idleRound(b, Options{NoPoll: mode.noPoll}, mode.tls)
 				perConn += bytes
 				goroutines += g
 			}
@@ -44,17 +47,22 @@ func BenchmarkIdleConnection(b *testing.B) {
 }
 
 // idleRound opens idleConns connections, measures, and closes them.
-func idleRound(b *testing.B, o Options) (bytesPerConn, goroutinesPerConn float64) {
+func idleRound(b *testing.B, o Options, useTLS bool) (bytesPerConn, goroutinesPerConn float64) {
 	h := New(o)
 	cfg := Config{MaxMembers: 0}.WithDefaults()
 	up := websocket.Upgrader{WriteBufferPool: noPool{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
 		go func() { _ = h.Serve(Conn{Net: ws.NetConn(), Room: strings.TrimPrefix(r.URL.Path, "/")}, &cfg) }()
 	}))
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	defer srv.Close()
 	defer h.Close(CloseGoingAway, "", 5*time.Second)
 
@@ -63,7 +71,7 @@ func idleRound(b *testing.B, o Options) (bytesPerConn, goroutinesPerConn float64
 	b.StartTimer()
 	conns := make([]net.Conn, idleConns)
 	for i := range conns {
-		conns[i] = dialBare(b, srv.Listener.Addr().String(), fmt.Sprintf("/room%d", i%100))
+		conns[i] = dialBare(b, srv.Listener.Addr().String(), fmt.Sprintf("/room%d", i%100), useTLS)
 	}
 	b.StopTimer()
 	for deadline := time.Now().Add(10 * time.Second); h.ClientCount() < idleConns; {
@@ -92,10 +100,13 @@ func memInUse() int64 {
 
 // dialBare opens a WebSocket with a hand-written handshake and keeps only
 // the socket: it never reads, so the server's frames wait in the kernel.
-func dialBare(b *testing.B, addr, path string) net.Conn {
+func dialBare(b *testing.B, addr, path string, useTLS bool) net.Conn {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if useTLS {
+		c = tls.Client(c, &tls.Config{InsecureSkipVerify: true}) // httptest's own certificate
 	}
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+

@@ -3,6 +3,7 @@
 package hub
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -39,14 +40,16 @@ type pollShard struct {
 
 // polled is one connection the poller reads.
 type polled struct {
-	p     *poller
-	c     *Client
-	r     *reader
-	rc    syscall.RawConn
-	fd    int32
-	gen   uint32      // tells this registration from an older one of the same fd
-	busy  atomic.Bool // a goroutine is reading the connection
-	ended atomic.Bool
+	p   *poller
+	c   *Client
+	r   *reader
+	rc  syscall.RawConn
+	fd  int32
+	gen uint32 // tells this registration from an older one of the same fd
+	// buffered is the TLS connection above the socket, read through it.
+	buffered net.Conn
+	busy     atomic.Bool // a goroutine is reading the connection
+	ended    atomic.Bool
 }
 
 // A reading goroutine borrows a small buffer, and a large one only when a
@@ -96,20 +99,19 @@ func getPoller() *poller {
 // pollConn hands c's connection to the poller. It reports false when the
 // connection cannot be polled; the caller then reads it itself.
 func pollConn(c *Client, r *reader) bool {
-	switch c.conn.(type) {
-	case *net.TCPConn, *net.UnixConn: // no buffering of their own above the socket
-	default:
+	sock, buffered := pollSocket(c.conn)
+	if sock == nil {
 		return false
 	}
 	p := getPoller()
 	if p == nil {
 		return false
 	}
-	rc, err := c.conn.(syscall.Conn).SyscallConn()
+	rc, err := sock.SyscallConn()
 	if err != nil {
 		return false
 	}
-	pc := &polled{p: p, c: c, r: r, rc: rc, gen: p.gen.Add(1)}
+	pc := &polled{p: p, c: c, r: r, rc: rc, buffered: buffered, gen: p.gen.Add(1)}
 	if err := rc.Control(func(fd uintptr) { pc.fd = int32(fd) }); err != nil {
 		return false
 	}
@@ -125,6 +127,21 @@ func pollConn(c *Client, r *reader) bool {
 		return false
 	}
 	return true
+}
+
+// pollSocket finds the socket under conn: conn itself when nothing buffers
+// above the socket (plain TCP or Unix), or under TLS, which buffers, and
+// whose bytes must then be read through conn (buffered is true).
+func pollSocket(conn net.Conn) (sock syscall.Conn, buffered net.Conn) {
+	switch c := conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return c.(syscall.Conn), nil
+	case *tls.Conn:
+		if tcp, ok := c.NetConn().(*net.TCPConn); ok {
+			return tcp, c
+		}
+	}
+	return nil, nil
 }
 
 func (p *poller) shard(fd int32) *pollShard { return &p.shards[uint32(fd)%pollShards] }
@@ -203,6 +220,10 @@ func (pc *polled) ctl(op int) error {
 // readReady reads what the socket has, hands it to the reader, and rearms
 // the socket; or ends the connection at its end of stream or close frame.
 func (pc *polled) readReady() {
+	if pc.buffered != nil {
+		pc.readBuffered()
+		return
+	}
 	small := pollSmallPool.Get().(*[]byte)
 	defer pollSmallPool.Put(small)
 	buf := *small
@@ -226,6 +247,40 @@ func (pc *polled) readReady() {
 		if err != nil || n == 0 {
 			pc.end() // end of stream, or the connection was closed
 			return
+		}
+	}
+	pc.busy.Store(false)
+	if err := pc.ctl(unix.EPOLL_CTL_MOD); err != nil {
+		pc.end()
+	}
+}
+
+// bufferedWait is how long a wake-up of a TLS connection waits for more
+// bytes once it has read what was there.
+const bufferedWait = time.Millisecond
+
+// readBuffered serves a wake-up of a TLS connection. TLS reads ahead of
+// what it returns, so the socket falling quiet does not mean that all was
+// read: reads go on, through the TLS connection, until one times out,
+// which crypto/tls survives (what it has of a record waits for the next
+// wake-up). Only then is the socket rearmed.
+func (pc *polled) readBuffered() {
+	bp := pollLargePool.Get().(*[]byte) // a record's whole plaintext fits
+	defer pollLargePool.Put(bp)
+	conn := pc.buffered
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(bufferedWait))
+		n, err := conn.Read(*bp)
+		if n > 0 && pc.r.consume((*bp)[:n]) {
+			pc.end()
+			return
+		}
+		if err != nil && !isTimeout(err) {
+			pc.end()
+			return
+		}
+		if err != nil {
+			break
 		}
 	}
 	pc.busy.Store(false)

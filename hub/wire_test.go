@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -91,10 +92,11 @@ func wireConcat(frames ...[]byte) []byte { return bytes.Join(frames, nil) }
 // wireConn is a WebSocket client that writes bytes as given and reads the
 // server's frames one by one.
 type wireConn struct {
-	t  *testing.T
-	nc net.Conn
-	br *bufio.Reader
-	ID string // from welcome, when wireJoin read it
+	t   *testing.T
+	nc  net.Conn     // the socket, or TLS over it
+	tcp *net.TCPConn // the socket
+	br  *bufio.Reader
+	ID  string // from welcome, when wireJoin read it
 }
 
 // wireDial does the HTTP/1.1 upgrade by hand on a fresh TCP connection.
@@ -106,7 +108,16 @@ func wireDial(t *testing.T, s *server, path string) *wireConn {
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	_ = nc.(*net.TCPConn).SetNoDelay(true)
+	tcp := nc.(*net.TCPConn)
+	_ = tcp.SetNoDelay(true)
+	if s.tls {
+		tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true}) // the test server's own certificate
+		_ = tc.SetDeadline(time.Now().Add(wireWait))
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("TLS handshake: %v", err)
+		}
+		nc = tc
+	}
 	var k [16]byte
 	_, _ = rand.Read(k[:])
 	key := base64.StdEncoding.EncodeToString(k[:])
@@ -129,7 +140,7 @@ func wireDial(t *testing.T, s *server, path string) *wireConn {
 		t.Fatalf("Sec-WebSocket-Accept %q, want %q", got, want)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return &wireConn{t: t, nc: nc, br: br}
+	return &wireConn{t: t, nc: nc, tcp: tcp, br: br}
 }
 
 // wireJoin is wireDial followed by `welcome`, and `joined` when the path
@@ -309,7 +320,7 @@ func wireJSON(t *testing.T, v any) []byte {
 
 // 1. A client's ping gets a pong with the same payload.
 func TestWirePingPong(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 
 		t.Run("gorilla", func(t *testing.T) {
@@ -359,7 +370,7 @@ func TestWirePingPong(t *testing.T) {
 // 2. Keepalive: a peer that answers pings, or that only sends data, stays;
 // one that is silent is closed with 1008 "pong timeout".
 func TestWireKeepalive(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		cfg := hub.Config{PingInterval: 200 * time.Millisecond, PongTimeout: 200 * time.Millisecond}
 		const stay = 1500 * time.Millisecond
 
@@ -443,7 +454,7 @@ func TestWireKeepalive(t *testing.T) {
 // 3. Frames that break RFC 6455 close the connection with the right code;
 // the server then ends the TCP connection and forgets the client.
 func TestWireProtocolErrors(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{MaxMessageSize: 1024}, o)
 		join := `{"type":"join","room":"r"}`
 		huge := []byte{wireFin | wireText, 0x80 | 127, 0, 0, 0, 0, 0x40, 0, 0, 0} // 1 GiB announced, no payload
@@ -505,7 +516,7 @@ func TestWireProtocolErrors(t *testing.T) {
 
 // 4. Frames written a byte at a time are put together.
 func TestWireByteByByte(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		member := wstest.Join(t, s.url("/r"), true)
 		c := wireJoin(t, s, "/")
@@ -554,7 +565,7 @@ func TestWireByteByByte(t *testing.T) {
 // 5. A text message in three fragments, with a ping between them, is one
 // message; UTF-8 is checked on the whole message, not on each fragment.
 func TestWireFragmented(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		// "é" (C3 A9) split across the first two fragments
 		parts := []string{`{"type":"publish","room":"r","id":"frag","data":"caf` + "\xc3", "\xa9 au lait, ", `s'il vous plaît"}`}
@@ -598,7 +609,7 @@ func TestWireFragmented(t *testing.T) {
 // Large messages span many reads of the server (larger than its read
 // buffers): 16- and 64-bit lengths, in one write, in pieces, in fragments.
 func TestWireLargeMessages(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{MaxMessageSize: 256 << 10}, o)
 		member := wstest.Join(t, s.url("/r"), true)
 		c := wireJoin(t, s, "/r")
@@ -655,7 +666,7 @@ func TestWireLargeMessages(t *testing.T) {
 // 6. The close handshake: the server answers a close frame with 1000 and
 // ends the connection; nothing sent after the close frame is handled.
 func TestWireCloseHandshake(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		for _, tc := range []struct{ name, payload string }{
 			{"code 1000", wireClosePayload(1000, "done")},
@@ -700,7 +711,7 @@ func TestWireCloseHandshake(t *testing.T) {
 // 7. A peer that drops its TCP connection without a close frame is taken
 // out of its rooms and of the hub.
 func TestWireAbruptDisconnect(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		for _, rst := range []bool{false, true} {
 			name := "fin"
 			if rst {
@@ -714,7 +725,7 @@ func TestWireAbruptDisconnect(t *testing.T) {
 				c.expectJSON("joined")
 				member.Expect("presence")
 				if rst {
-					_ = c.nc.(*net.TCPConn).SetLinger(0)
+					_ = c.tcp.SetLinger(0)
 				}
 				c.nc.Close()
 
@@ -740,7 +751,7 @@ func TestWireAbruptDisconnect(t *testing.T) {
 			c := wireJoin(t, s, "/r")
 			member.Expect("presence")
 			c.write(wireFrame(wireFin|wireText, `{"type":"publish","room":"r","id":"last","data":"last words"}`))
-			if err := c.nc.(*net.TCPConn).CloseWrite(); err != nil {
+			if err := c.nc.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
 				t.Fatal(err)
 			}
 			if f := member.Expect("message"); f.Str("data") != "last words" || f.Str("from") != c.ID {
@@ -774,7 +785,7 @@ func TestWireAbruptDisconnect(t *testing.T) {
 // 8. Hub.Close sends every connection its close frame and returns once
 // they have all ended.
 func TestWireHubClose(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		s := newServer(t, hub.Config{}, o)
 		const n = 5
 		clients := make([]*wstest.Client, n)
@@ -873,7 +884,7 @@ func TestWireHubClose(t *testing.T) {
 
 // 9. 200 members of one room all get one member's 50 messages, in order.
 func TestWireManyClients(t *testing.T) {
-	eachReadMode(t, func(t *testing.T, o hub.Options) {
+	eachReadMode(t, func(t *testing.T, o readMode) {
 		// room for the presence frames the first members get before they read
 		s := newServer(t, hub.Config{SendQueue: 1024}, o)
 		const clients, messages = 200, 50
