@@ -13,24 +13,34 @@ import (
 )
 
 // TestE2EIdleConnectionsHoldNoGoroutine checks, in a real Caddy, that
-// WebSockets over plain HTTP/1.1 are read by the hub's poller: opening 200
-// idle connections leaves Caddy's goroutine count (from the admin
-// endpoint's /debug/pprof) about where it was, where a goroutine per
-// connection would add 200. The connections still work afterwards.
+// WebSockets over HTTP/1.1, plain and over Caddy's TLS, are read by the
+// hub's poller: opening 200 idle connections leaves Caddy's goroutine
+// count (from the admin endpoint's /debug/pprof) about where it was, where
+// a goroutine per connection would add 200. The connections still work
+// afterwards.
 func TestE2EIdleConnectionsHoldNoGoroutine(t *testing.T) {
-	t.Parallel()
-	c := testcaddy.Start(t, `:{PORT} {
+	t.Run("http", func(t *testing.T) {
+		c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
 	}
 }`)
-	first := wstest.Join(t, c.URL("ws")+"/ws/r", true) // the poller is started
+		checkIdleGoroutines(t, c, c.URL("ws")+"/ws/r")
+	})
+	t.Run("https", func(t *testing.T) {
+		c, _ := stStartCaddy(t, false, stConfig("", ""))
+		checkIdleGoroutines(t, c, "wss://"+stAddr(c)+"/ws/r")
+	})
+}
+
+func checkIdleGoroutines(t *testing.T, c *testcaddy.Caddy, url string) {
+	first := wstest.Join(t, url, true) // the poller is started
 	before := settledGoroutines(t, c, 1<<30)
 
 	const n = 200
 	clients := make([]*wstest.Client, n)
 	for i := range clients {
-		clients[i] = wstest.Join(t, c.URL("ws")+"/ws/r", true)
+		clients[i] = wstest.Join(t, url, true)
 	}
 	after := settledGoroutines(t, c, before+10)
 	if after-before >= n/4 {
