@@ -37,8 +37,8 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 	cn.Net = ws.NetConn()
 	// The hijacked connection is ours: serve it on a fresh goroutine and
 	// let this request, with its deep stack and its per-request state, end.
-	// Once set up, a plain socket is handed to the hub's poller and that
-	// goroutine ends too (see hub.Serve).
+	// Once set up, the socket (plain or TLS) is handed to the hub's poller
+	// and that goroutine ends too (see hub.Serve).
 	go func() { _ = h.hub.Serve(cn, h.cfg) }()
 	return nil
 }

@@ -54,8 +54,7 @@ func (c *Client) keepalive() {
 	now := monoNow()
 	deadline := time.Duration(c.lastHeard.Load()) + cfg.PingInterval + cfg.PongTimeout
 	if now >= deadline {
-		c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", c.Rooms()))
-		c.Close(ClosePolicy, "pong timeout")
+		c.pongTimeout()
 		return
 	}
 	if now >= c.nextPing {
@@ -65,6 +64,12 @@ func (c *Client) keepalive() {
 		c.nextPing = now + cfg.PingInterval
 	}
 	c.pinger.Reset(min(c.nextPing, deadline) - now)
+}
+
+// pongTimeout closes a connection that fell silent.
+func (c *Client) pongTimeout() {
+	c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", c.Rooms()))
+	c.Close(ClosePolicy, "pong timeout")
 }
 
 // endReadingAfter bounds how long the connection is read once it closes:

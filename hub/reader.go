@@ -56,8 +56,7 @@ func (r *reader) readFailed(err error) {
 	switch {
 	case c.isClosing() || err == io.EOF || errors.Is(err, net.ErrClosed):
 	case isTimeout(err):
-		c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", c.Rooms()))
-		c.Close(ClosePolicy, "pong timeout")
+		c.pongTimeout()
 	default:
 		c.logAt(zap.DebugLevel, "read failed", zap.Error(err))
 	}

@@ -21,11 +21,11 @@ type Conn struct {
 // the connection was refused before it was served (for example the path
 // room refused it); the connection is closed either way.
 //
-// A plain TCP or Unix socket is read by the hub's poller (on Linux): Serve
-// returns once the connection is set up, and no goroutine waits on the
-// connection while it is idle. Any other connection (TLS, an HTTP/2 or
-// HTTP/3 stream) is read on the calling goroutine, and Serve returns when
-// it closes.
+// A TCP or Unix socket, or TLS over TCP, is read by the hub's poller (on
+// Linux): Serve returns once the connection is set up, and no goroutine
+// waits on the connection while it is idle. Any other connection (an
+// HTTP/2 or HTTP/3 stream, a wrapped socket) is read on the calling
+// goroutine, and Serve returns when it closes.
 func (h *Hub) Serve(cn Conn, cfg *Config) error {
 	if h.closed.Load() {
 		_, _ = cn.Net.Write(closeFrame(CloseGoingAway, "server stopping").b)
