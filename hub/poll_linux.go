@@ -249,10 +249,7 @@ func (pc *polled) readReady() {
 			return
 		}
 	}
-	pc.busy.Store(false)
-	if err := pc.ctl(unix.EPOLL_CTL_MOD); err != nil {
-		pc.end()
-	}
+	pc.rearm()
 }
 
 // bufferedWait is how long a wake-up of a TLS connection waits for more
@@ -283,9 +280,15 @@ func (pc *polled) readBuffered() {
 			break
 		}
 	}
+	pc.rearm()
+}
+
+// rearm ends a wake-up: the socket is watched again, and the next one may
+// start a reading goroutine.
+func (pc *polled) rearm() {
 	pc.busy.Store(false)
 	if err := pc.ctl(unix.EPOLL_CTL_MOD); err != nil {
-		pc.end()
+		pc.end() // the connection was closed meanwhile
 	}
 }
 
