@@ -2,6 +2,7 @@ package caddyrooms
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -90,24 +91,13 @@ func (m *metricsSet) ErrorSent(code string)        { m.errors.WithLabelValues(er
 func (m *metricsSet) Written(oldest time.Duration) { m.writeLatency.Observe(oldest.Seconds()) }
 
 // errorLabel is the code label of errors_total: the code when it is one of
-// the protocol's, else "other" (an authorizer may refuse with codes of its
-// own), so that the label's values stay a small fixed set.
+// the hub's (hub.ErrorCodes), else "other" (an authorizer may refuse with
+// codes of its own), so that the label's values stay a small fixed set.
 func errorLabel(code string) string {
-	switch code {
-	case hub.CodeBadJSON, hub.CodeBinaryFrame, hub.CodeUnknownType, hub.CodeMissingRoom,
-		hub.CodeInvalidRoom, hub.CodeMissingData, hub.CodeNotMember, hub.CodeTooManyRooms,
-		hub.CodeRoomFull, hub.CodeRateLimited, hub.CodeForbidden,
-		hub.CodeDropped, hub.CodeUnavailable, hub.CodeAuthFailed, codeMessageTooBig, codeInternal:
+	if slices.Contains(hub.ErrorCodes, code) {
 		return code
 	}
 	return "other"
 }
-
-// Codes counted in errors_total besides the error frames' codes: a frame
-// over max_message_size (closed with 1009), and a refusal of no known kind.
-const (
-	codeMessageTooBig = "message_too_big"
-	codeInternal      = "internal"
-)
 
 var _ hub.Observer = (*metricsSet)(nil)

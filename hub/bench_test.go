@@ -28,7 +28,7 @@ func benchRoom(b *testing.B, n int) (*Hub, []*Client) {
 	clients := make([]*Client, n)
 	for i := range clients {
 		clients[i] = newClient(h, &cfg, &discardConn{}, "", "", "bench")
-		if err := h.Join(clients[i], "room", ""); err != nil {
+		if err := h.join(clients[i], "room", ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -87,10 +87,10 @@ func BenchmarkJoinLeave(b *testing.B) {
 	c := newClient(h, &cfg, &discardConn{}, "", "", "bench")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := h.Join(c, "room", ""); err != nil {
+		if err := h.join(c, "room", ""); err != nil {
 			b.Fatal(err)
 		}
-		if err := h.Leave(c, "room", ""); err != nil {
+		if err := h.leave(c, "room", ""); err != nil {
 			b.Fatal(err)
 		}
 	}

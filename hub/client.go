@@ -3,6 +3,7 @@ package hub
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -20,8 +21,6 @@ type Client struct {
 	User string
 	// RemoteAddr is the peer's address.
 	RemoteAddr string
-	// ConnectedAt is when the connection was accepted.
-	ConnectedAt time.Time
 	// Meta is what the route attached to the connection (Conn.Meta), such
 	// as its authorizer's per-connection data; the hub does not use it.
 	Meta any
@@ -56,7 +55,7 @@ func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Cli
 		id = newID()
 	}
 	return &Client{
-		ID: id, User: user, RemoteAddr: remote, ConnectedAt: time.Now(),
+		ID: id, User: user, RemoteAddr: remote,
 		hub: h, cfg: cfg, conn: conn,
 		rooms: make(map[string]*Room),
 		done:  make(chan struct{}),
@@ -196,4 +195,36 @@ func (c *Client) logAt(level zapcore.Level, msg string, fields ...zap.Field) {
 	if ce := c.hub.log.Check(level, msg); ce != nil {
 		ce.Write(append([]zap.Field{zap.String("client", c.ID), zap.String("remote_addr", c.RemoteAddr)}, fields...)...)
 	}
+}
+
+// sendJSON queues f for a json-protocol client; raw clients get nothing of
+// the server's own.
+func (c *Client) sendJSON(f *Frame) {
+	if c.cfg.Protocol == JSON {
+		c.send(f)
+	}
+}
+
+// sendError tells the client why a frame was refused, with an `error`
+// frame; id is the frame's correlation id.
+func (c *Client) sendError(err error, id string) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = newError(CodeInternal, err.Error())
+	}
+	c.hub.obs.ErrorSent(e.Code)
+	c.sendJSON(errorFrame(e.Code, e.Message, id))
+}
+
+// endReadingAfter bounds how long the connection is read once it closes:
+// the peer has d to answer our close frame.
+func (c *Client) endReadingAfter(d time.Duration) {
+	c.mu.Lock()
+	pc := c.polled
+	c.mu.Unlock()
+	if pc != nil {
+		time.AfterFunc(d, pc.end)
+		return
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
 }

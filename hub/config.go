@@ -28,14 +28,6 @@ const (
 	DefaultMaxErrors      = 20
 )
 
-// Close codes the server uses (RFC 6455 section 7.4).
-const (
-	CloseNormal    = 1000
-	CloseGoingAway = 1001 // the server is stopping
-	ClosePolicy    = 1008 // slow client, too many errors, kicked, pong timeout
-	CloseTooBig    = 1009 // a frame over max_message_size
-)
-
 // Authorizer decides whether a connection may join or publish in a room.
 // A nil error allows; an *Error refuses with its code and message.
 type Authorizer interface {

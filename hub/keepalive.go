@@ -71,16 +71,3 @@ func (c *Client) pongTimeout() {
 	c.logAt(zap.WarnLevel, "closing: no pong in time", zap.Strings("rooms", c.Rooms()))
 	c.Close(ClosePolicy, "pong timeout")
 }
-
-// endReadingAfter bounds how long the connection is read once it closes:
-// the peer has d to answer our close frame.
-func (c *Client) endReadingAfter(d time.Duration) {
-	c.mu.Lock()
-	pc := c.polled
-	c.mu.Unlock()
-	if pc != nil {
-		time.AfterFunc(d, pc.end)
-		return
-	}
-	_ = c.conn.SetReadDeadline(time.Now().Add(d))
-}

@@ -26,24 +26,6 @@ type inbound struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// Error codes sent in `error` frames. They are part of the wire contract.
-const (
-	CodeBadJSON      = "bad_json"         // the frame is not a JSON object
-	CodeBinaryFrame  = "binary_frame"     // a binary frame in the json protocol
-	CodeUnknownType  = "unknown_type"     // "type" is missing or unknown
-	CodeMissingRoom  = "missing_room"     // "room" is missing or empty
-	CodeInvalidRoom  = "invalid_room"     // the room name is too long or not valid UTF-8
-	CodeMissingData  = "missing_data"     // a publish without "data"
-	CodeNotMember    = "not_member"       // leave or publish in a room the client is not in
-	CodeTooManyRooms = "too_many_rooms"   // the connection is in max_rooms rooms already
-	CodeRoomFull     = "room_full"        // the room has max_members members already
-	CodeRateLimited  = "rate_limited"     // over the connection's rate limit; the frame was not handled
-	CodeForbidden    = "forbidden"        // the connection may not join or publish there
-	CodeDropped      = "messages_dropped" // the send queue overflowed and older messages were dropped
-	CodeUnavailable  = "unavailable"      // the server is shutting down
-	CodeAuthFailed   = "authorization_failed"
-)
-
 // MaxRoomName is the longest room name accepted, in bytes.
 const MaxRoomName = 256
 

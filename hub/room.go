@@ -27,9 +27,6 @@ func newRoom(name string) *Room {
 	return &Room{name: name, quoted: jsonString(nil, name), index: make(map[*Client]int)}
 }
 
-// Name is the room's name.
-func (r *Room) Name() string { return r.name }
-
 // message is one publish, framed lazily for each protocol.
 type message struct {
 	from   *Client // nil for the server

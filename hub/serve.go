@@ -40,8 +40,8 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 
 	c.sendJSON(welcomeFrame(c.ID, c.User))
 	if cn.Room != "" {
-		if err := h.Join(c, cn.Room, ""); err != nil {
-			c.refuse(err, "")
+		if err := h.join(c, cn.Room, ""); err != nil {
+			c.sendError(err, "")
 			c.Close(ClosePolicy, "cannot join "+cn.Room)
 			c.logAt(zap.WarnLevel, "refused the route's room", zap.String("room", cn.Room), zap.Error(err))
 			h.disconnect(c)

@@ -22,9 +22,6 @@ type Frame struct {
 	at time.Time // when the frame was made; for the write-latency metric
 }
 
-// Len reports the frame's size on the wire.
-func (f *Frame) Len() int { return len(f.b) }
-
 // newFrame frames payload with opcode op (FIN set, unmasked, as a server
 // sends it). Payload is copied.
 func newFrame(op byte, payload []byte) *Frame {

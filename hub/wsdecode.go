@@ -6,13 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// More close codes, for frames that break RFC 6455 (section 7.4.1).
-const (
-	CloseNoStatus      = 1005 // a close frame with no code: never sent
-	CloseProtocolError = 1002 // a frame that breaks the framing rules
-	CloseInvalidData   = 1007 // a text message that is not UTF-8
-)
-
 const opContinuation = 0x0
 
 // frameSink receives what a frameReader decodes. A message's payload is

@@ -1,13 +1,9 @@
 package hub
 
-import (
-	"encoding/json"
-)
-
-// Join puts c in the room called name. It queues `joined` for c (with id)
+// join puts c in the room called name. It queues `joined` for c (with id)
 // and a presence `join` for the other members. Joining a room c is in
 // already answers `joined` again and changes nothing.
-func (h *Hub) Join(c *Client, name, id string) error {
+func (h *Hub) join(c *Client, name, id string) error {
 	if name == "" {
 		return errMissingRoom
 	}
@@ -45,9 +41,9 @@ func (h *Hub) Join(c *Client, name, id string) error {
 	return nil
 }
 
-// Leave takes c out of the room called name, queues `left` for c and a
+// leave takes c out of the room called name, queues `left` for c and a
 // presence `leave` for the others.
-func (h *Hub) Leave(c *Client, name, id string) error {
+func (h *Hub) leave(c *Client, name, id string) error {
 	if name == "" {
 		return errMissingRoom
 	}
@@ -94,42 +90,6 @@ func (h *Hub) leaveAll(c *Client) {
 	}
 }
 
-// publishFrom publishes data from c into the room called name.
-func (h *Hub) publishFrom(c *Client, name string, data []byte, binary bool) (uint64, error) {
-	c.roomsMu.Lock()
-	r := c.rooms[name]
-	c.roomsMu.Unlock()
-	if r == nil {
-		return 0, errNotMember
-	}
-	if a := c.cfg.Authorizer; a != nil {
-		if err := a.AllowPublish(c, name); err != nil {
-			return 0, err
-		}
-	}
-	seq, n, err := r.publish(&message{from: c, data: data, binary: binary})
-	h.obs.Delivered(n)
-	return seq, err
-}
-
-// Publish sends data, a JSON value, to every member of the room called name
-// as a message from the server (no "from"). It reports the message's seq and
-// how many members it was queued for; ok is false when there is no such room.
-func (h *Hub) Publish(name string, data json.RawMessage) (seq uint64, delivered int, ok bool) {
-	for {
-		r := h.room(name)
-		if r == nil {
-			return 0, 0, false
-		}
-		seq, n, err := r.publish(&message{data: data})
-		if err == nil {
-			h.obs.Delivered(n)
-			return seq, n, true
-		}
-		// the room died between the lookup and the lock: look again
-	}
-}
-
 // Kick disconnects the member of room called clientID with close code 1008;
 // it reports false when there is no such member.
 func (h *Hub) Kick(room, clientID string) bool {
@@ -170,12 +130,4 @@ func (h *Hub) Empty(name string) bool {
 		m.c.sendJSON(leftFrame(r, ""))
 	}
 	return len(members) > 0
-}
-
-// sendJSON queues f for a json-protocol client; raw clients get nothing of
-// the server's own.
-func (c *Client) sendJSON(f *Frame) {
-	if c.cfg.Protocol == JSON {
-		c.send(f)
-	}
 }

@@ -88,7 +88,7 @@ func (r *reader) protocolFailed(err error) {
 	}
 	c := r.c
 	if pe.code == CloseTooBig {
-		c.hub.obs.ErrorSent("message_too_big")
+		c.hub.obs.ErrorSent(CodeMessageTooBig)
 		c.logAt(zap.WarnLevel, "frame over max_message_size", zap.Int64("max_message_size", c.cfg.MaxMessageSize), zap.Strings("rooms", c.Rooms()))
 	} else {
 		c.logAt(zap.WarnLevel, "closing: websocket protocol error", zap.String("reason", pe.reason), zap.Int("close_code", pe.code))
@@ -123,7 +123,7 @@ func (r *reader) message(op byte, payload []byte) {
 // handle acts on one data frame.
 func (r *reader) handle(op byte, buf []byte) {
 	if r.limiter != nil && !r.limiter.Allow() {
-		r.fail(refuse(CodeRateLimited, "over the connection's rate limit; the frame was not handled"), frameID(op, buf), "")
+		r.fail(newError(CodeRateLimited, "over the connection's rate limit; the frame was not handled"), frameID(op, buf), "")
 		return
 	}
 	if r.c.cfg.Protocol == Raw {
@@ -131,12 +131,12 @@ func (r *reader) handle(op byte, buf []byte) {
 		return
 	}
 	if op != opText {
-		r.fail(refuse(CodeBinaryFrame, "binary frames are not part of the json protocol"), "", "")
+		r.fail(newError(CodeBinaryFrame, "binary frames are not part of the json protocol"), "", "")
 		return
 	}
 	var in inbound
 	if err := json.Unmarshal(buf, &in); err != nil {
-		r.fail(refuse(CodeBadJSON, "the frame is not a JSON object: "+err.Error()), "", "")
+		r.fail(newError(CodeBadJSON, "the frame is not a JSON object: "+err.Error()), "", "")
 		return
 	}
 	if err := r.dispatch(&in); err != nil {
@@ -162,15 +162,15 @@ func (r *reader) dispatch(in *inbound) error {
 	h, c := r.c.hub, r.c
 	switch in.Type {
 	case "join":
-		return h.Join(c, in.Room, in.ID)
+		return h.join(c, in.Room, in.ID)
 	case "leave":
-		return h.Leave(c, in.Room, in.ID)
+		return h.leave(c, in.Room, in.ID)
 	case "publish":
 		if in.Room == "" {
 			return errMissingRoom
 		}
 		if len(in.Data) == 0 {
-			return refuse(CodeMissingData, `"data" is required`)
+			return newError(CodeMissingData, `"data" is required`)
 		}
 		seq, err := h.publishFrom(c, in.Room, in.Data, false)
 		if err != nil {
@@ -179,9 +179,9 @@ func (r *reader) dispatch(in *inbound) error {
 		c.send(ackFrame(in.ID, seq))
 		return nil
 	case "":
-		return refuse(CodeUnknownType, `"type" is required`)
+		return newError(CodeUnknownType, `"type" is required`)
 	default:
-		return refuse(CodeUnknownType, "unknown type "+quote(in.Type))
+		return newError(CodeUnknownType, "unknown type "+quote(in.Type))
 	}
 }
 
@@ -207,23 +207,13 @@ func (r *reader) relay(op byte, buf []byte) {
 func (r *reader) fail(err error, id, room string) {
 	var e *Error
 	if !errors.As(err, &e) {
-		e = refuse("internal", err.Error())
+		e = newError(CodeInternal, err.Error())
 	}
 	r.c.logAt(zap.WarnLevel, "refused a frame", zap.String("code", e.Code), zap.String("room", room))
-	r.c.refuse(e, id)
+	r.c.sendError(e, id)
 	r.errors++
 	if max := r.c.cfg.MaxErrors; max > 0 && r.errors >= max {
 		r.c.logAt(zap.WarnLevel, "closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code), zap.String("room", room))
 		r.c.Close(ClosePolicy, "too many errors")
 	}
-}
-
-// refuse tells the client why a frame was refused.
-func (c *Client) refuse(err error, id string) {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = refuse("internal", err.Error())
-	}
-	c.hub.obs.ErrorSent(e.Code)
-	c.sendJSON(errorFrame(e.Code, e.Message, id))
 }

@@ -1,0 +1,84 @@
+package hub
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// The read models of the admin API: what a hub reports of its rooms and
+// their members. Nothing here changes the hub.
+
+// RoomSummary is a room in a listing.
+type RoomSummary struct {
+	Name    string `json:"name"`
+	Members int    `json:"members"`
+}
+
+// Rooms lists rooms sorted by name: those starting with prefix, after the
+// name after, at most limit of them (0 is no limit).
+func (h *Hub) Rooms(prefix, after string, limit int) []RoomSummary {
+	var found []*Room
+	for i := range h.rooms {
+		s := &h.rooms[i]
+		s.mu.RLock()
+		for name, r := range s.rooms {
+			if strings.HasPrefix(name, prefix) && name > after {
+				found = append(found, r)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].name < found[j].name })
+	out := make([]RoomSummary, 0, len(found))
+	for _, r := range found {
+		if n := r.memberCount(); n > 0 { // a room emptied meanwhile is gone
+			out = append(out, RoomSummary{Name: r.name, Members: n})
+		}
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+func (r *Room) memberCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
+}
+
+// MemberInfo is one member of a room, for the admin API.
+type MemberInfo struct {
+	ID         string    `json:"id"`
+	User       string    `json:"user,omitempty"`
+	RemoteAddr string    `json:"remote_addr"`
+	JoinedAt   time.Time `json:"joined_at"`
+}
+
+// RoomDetail is one room with its members.
+type RoomDetail struct {
+	Name    string       `json:"name"`
+	Members int          `json:"members"`
+	Seq     uint64       `json:"seq"`
+	Clients []MemberInfo `json:"clients"`
+}
+
+// Room describes the room called name; ok is false when there is none.
+func (h *Hub) Room(name string) (d RoomDetail, ok bool) {
+	r := h.room(name)
+	if r == nil {
+		return d, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dead {
+		return d, false
+	}
+	d = RoomDetail{Name: name, Members: len(r.members), Seq: r.seq, Clients: make([]MemberInfo, 0, len(r.members))}
+	for _, m := range r.members {
+		d.Clients = append(d.Clients, MemberInfo{ID: m.c.ID, User: m.c.User, RemoteAddr: m.c.RemoteAddr, JoinedAt: m.joinedAt})
+	}
+	sort.Slice(d.Clients, func(i, j int) bool { return d.Clients[i].JoinedAt.Before(d.Clients[j].JoinedAt) })
+	return d, true
+}
