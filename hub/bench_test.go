@@ -21,10 +21,14 @@ func (d *discardConn) SetWriteDeadline(time.Time) error { return nil }
 func (d *discardConn) SetReadDeadline(time.Time) error  { return nil }
 
 // benchRoom makes a hub with one room of n members on discarding
-// connections.
-func benchRoom(b *testing.B, n int) (*Hub, []*Client) {
+// connections, with history on (the default) or off.
+func benchRoom(b *testing.B, n int, history bool) (*Hub, []*Client) {
 	h := New(Options{})
-	cfg := Config{SendQueue: 1 << 20, MaxMembers: 0, NoPresence: true}.WithDefaults()
+	cfg := Config{SendQueue: 1 << 20, MaxMembers: 0, NoPresence: true}
+	if !history {
+		cfg.HistorySize = -1
+	}
+	cfg = cfg.WithDefaults()
 	clients := make([]*Client, n)
 	for i := range clients {
 		clients[i] = newClient(h, &cfg, &discardConn{}, "", "", "bench")
@@ -51,35 +55,49 @@ func (c *Client) isWriting() bool {
 	return c.writing
 }
 
+// benchHistory names the history settings the benchmarks compare, each
+// round of -count running both, one after the other.
+var benchHistory = []struct {
+	name string
+	on   bool
+}{{"history=on", true}, {"history=off", false}}
+
 // BenchmarkPublish is one server publish fanned out to a room, the writes
-// included: deliveries/s and allocations per delivery.
+// included: deliveries/s and allocations per delivery, with history on (the
+// default) and off.
 func BenchmarkPublish(b *testing.B) {
 	data := []byte(`{"text":"a hundred bytes of payload, more or less, to look like a chat message in a room","n":1}`)
 	for _, n := range []int{1, 100, 10000} {
-		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			h, clients := benchRoom(b, n)
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if _, got, ok := h.Publish("room", data); !ok || got != n {
-					b.Fatalf("delivered %d of %d", got, n)
-				}
-			}
-			waitWritten(clients)
-			b.StopTimer()
-			runtime.ReadMemStats(&after)
-			deliveries := float64(b.N) * float64(n)
-			b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
-		})
+		for _, hist := range benchHistory {
+			b.Run(fmt.Sprintf("members=%d/%s", n, hist.name), func(b *testing.B) {
+				benchPublish(b, n, hist.on, data)
+			})
+		}
 	}
+}
+
+func benchPublish(b *testing.B, n int, history bool, data []byte) {
+	h, clients := benchRoom(b, n, history)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, got, ok := h.Publish("room", data); !ok || got != n {
+			b.Fatalf("delivered %d of %d", got, n)
+		}
+	}
+	waitWritten(clients)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	deliveries := float64(b.N) * float64(n)
+	b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
 }
 
 // BenchmarkJoinLeave is join/leave churn: one connection joining and
 // leaving a room of 100 members, presence on.
 func BenchmarkJoinLeave(b *testing.B) {
-	h, clients := benchRoom(b, 100)
+	h, clients := benchRoom(b, 100, true)
 	cfg := Config{SendQueue: 1 << 20}.WithDefaults()
 	for _, c := range clients {
 		c.cfg = &cfg // presence on for the members, so churn costs what it does
@@ -99,18 +117,22 @@ func BenchmarkJoinLeave(b *testing.B) {
 }
 
 // BenchmarkClientPublish is a member publishing (the json protocol's
-// publish, ack included) into a room of 100.
+// publish, ack included) into a room of 100, with history on and off.
 func BenchmarkClientPublish(b *testing.B) {
-	h, clients := benchRoom(b, 100)
-	data := []byte(`{"text":"hello"}`)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		seq, err := h.publishFrom(clients[0], "room", data, false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		clients[0].send(ackFrame("", seq))
+	for _, hist := range benchHistory {
+		b.Run(hist.name, func(b *testing.B) {
+			h, clients := benchRoom(b, 100, hist.on)
+			data := []byte(`{"text":"hello"}`)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p, err := h.publishFrom(clients[0], "room", data, false, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				clients[0].send(ackFrame("", p.Seq, false))
+			}
+			waitWritten(clients)
+			b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")
+		})
 	}
-	waitWritten(clients)
-	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")
 }

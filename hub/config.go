@@ -26,6 +26,8 @@ const (
 	DefaultPingInterval   = 30 * time.Second
 	DefaultPongTimeout    = 10 * time.Second
 	DefaultMaxErrors      = 20
+	DefaultHistorySize    = 100
+	DefaultHistoryTTL     = 5 * time.Minute
 )
 
 // Authorizer decides whether a connection may join or publish in a room.
@@ -52,6 +54,21 @@ type Config struct {
 	NoPresence     bool // true turns presence events off
 	MaxErrors      int  // consecutive error replies before closing with 1008; negative: never
 	Authorizer     Authorizer
+	// HistorySize is how many recent messages a room keeps for resumes and
+	// late joiners; negative keeps none (history off), though the room's
+	// epoch, seq and publish keys still outlive its members for MinKeyTTL.
+	HistorySize int
+	// HistoryTTL is how long a room keeps its messages after its last one,
+	// and its epoch and seq after its last member leaves.
+	HistoryTTL time.Duration
+}
+
+// historyLimits are the limits of a room this route's connection creates.
+func (c *Config) historyLimits() HistoryLimits {
+	if c.HistorySize < 0 {
+		return HistoryLimits{TTL: c.HistoryTTL}
+	}
+	return HistoryLimits{Size: c.HistorySize, TTL: c.HistoryTTL}
 }
 
 // WithDefaults returns a copy of c with every zero limit set to its default.
@@ -63,6 +80,8 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.PingInterval, DefaultPingInterval)
 	setDefault(&c.PongTimeout, DefaultPongTimeout)
 	setDefault(&c.MaxErrors, DefaultMaxErrors)
+	setDefault(&c.HistorySize, DefaultHistorySize)
+	setDefault(&c.HistoryTTL, DefaultHistoryTTL)
 	if c.RateLimit > 0 && c.RateBurst <= 0 {
 		c.RateBurst = max(1, int(c.RateLimit))
 	}

@@ -162,7 +162,7 @@ func (r *reader) dispatch(in *inbound) error {
 	h, c := r.c.hub, r.c
 	switch in.Type {
 	case "join":
-		return h.join(c, in.Room, in.ID)
+		return h.joinWith(c, joinRequest{room: in.Room, id: in.ID, since: in.Since, last: in.Last})
 	case "leave":
 		return h.leave(c, in.Room, in.ID)
 	case "publish":
@@ -172,11 +172,11 @@ func (r *reader) dispatch(in *inbound) error {
 		if len(in.Data) == 0 {
 			return newError(CodeMissingData, `"data" is required`)
 		}
-		seq, err := h.publishFrom(c, in.Room, in.Data, false)
+		p, err := h.publishFrom(c, in.Room, in.Data, false, in.Key)
 		if err != nil {
 			return err
 		}
-		c.send(ackFrame(in.ID, seq))
+		c.send(ackFrame(in.ID, p.Seq, p.Duplicate))
 		return nil
 	case "":
 		return newError(CodeUnknownType, `"type" is required`)
@@ -196,7 +196,7 @@ func quote(s string) string {
 func (r *reader) relay(op byte, buf []byte) {
 	for _, name := range r.c.Rooms() {
 		data := append([]byte(nil), buf...)
-		if _, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary); err != nil {
+		if _, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary, ""); err != nil {
 			r.fail(err, "", name)
 		}
 	}

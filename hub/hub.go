@@ -23,6 +23,7 @@ type Hub struct {
 	seed    maphash.Seed
 	obs     Observer
 	log     *zap.Logger
+	store   Store
 	closed  atomic.Bool
 	wg      sync.WaitGroup // connections being served
 	noPoll  bool
@@ -45,11 +46,20 @@ type Options struct {
 	// NoPoll reads every connection on a goroutine of its own, as
 	// connections the poller cannot read are; for tests and comparisons.
 	NoPoll bool
+	// Store keeps rooms' numbering and history; nil is a MemoryStore
+	// bounded by HistoryMaxBytes.
+	Store Store
+	// HistoryMaxBytes bounds the default store's history, all rooms
+	// together; 0 is DefaultHistoryMaxBytes.
+	HistoryMaxBytes int64
 }
 
 // New returns an empty hub.
 func New(o Options) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll}
+	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll, store: o.Store}
+	if h.store == nil {
+		h.store = NewMemoryStore(o.HistoryMaxBytes)
+	}
 	if h.obs == nil {
 		h.obs = nopObserver{}
 	}
@@ -105,6 +115,9 @@ func (h *Hub) roomForJoin(name string) *Room {
 func (h *Hub) dropIfEmptyLocked(r *Room) {
 	if len(r.members) > 0 || r.dead {
 		return
+	}
+	if r.log != nil {
+		r.log.Close() // before a new room of that name opens it
 	}
 	s := &h.rooms[h.shardOf(r.name)]
 	s.mu.Lock()

@@ -1,9 +1,16 @@
 package hub
 
-// join puts c in the room called name. It queues `joined` for c (with id)
-// and a presence `join` for the other members. Joining a room c is in
-// already answers `joined` again and changes nothing.
+// join puts c in the room called name, answering with id.
 func (h *Hub) join(c *Client, name, id string) error {
+	return h.joinWith(c, joinRequest{room: name, id: id})
+}
+
+// joinWith puts c in the room. It queues `joined` for c, with the replay
+// the request asks for, and a presence `join` for the other members.
+// Joining a room c is in already answers `joined` again and changes
+// nothing.
+func (h *Hub) joinWith(c *Client, req joinRequest) error {
+	name, id := req.room, req.id
 	if name == "" {
 		return errMissingRoom
 	}
@@ -21,7 +28,9 @@ func (h *Hub) join(c *Client, name, id string) error {
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
 	if r, ok := c.rooms[name]; ok {
-		c.sendJSON(joinedFrame(r, r.memberCount(), id))
+		r.mu.Lock()
+		c.sendJSON(joinedFrame(r, len(r.members), id, resumeAnswer{}))
+		r.mu.Unlock()
 		return nil
 	}
 	if len(c.rooms) >= c.cfg.MaxRooms {
@@ -29,6 +38,9 @@ func (h *Hub) join(c *Client, name, id string) error {
 	}
 	r := h.roomForJoin(name)
 	defer r.mu.Unlock()
+	if r.log == nil {
+		r.openLocked(h.store, c.cfg.historyLimits())
+	}
 	n, err := r.addLocked(c, c.cfg.MaxMembers)
 	if err != nil {
 		h.dropIfEmptyLocked(r)
@@ -36,7 +48,7 @@ func (h *Hub) join(c *Client, name, id string) error {
 	}
 	c.rooms[name] = r
 	h.obs.MembersChanged(1)
-	c.sendJSON(joinedFrame(r, n, id))
+	h.sendJoinedLocked(r, c, n, req)
 	r.broadcastLocked(presenceFrame(r, "join", c, n), c)
 	return nil
 }

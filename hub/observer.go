@@ -16,6 +16,8 @@ type Observer interface {
 	SlowClientClosed()            // a connection closed because its queue was full
 	ErrorSent(code string)        // an error frame, or a refusal, by code
 	Written(oldest time.Duration) // one socket write; how long its oldest frame waited
+	Resumed(reason string)        // a join with since: reason "" when recovered
+	DuplicateSuppressed()         // a publish whose key the room had seen
 }
 
 // nopObserver observes nothing.
@@ -32,5 +34,7 @@ func (nopObserver) Dropped(int)           {}
 func (nopObserver) SlowClientClosed()     {}
 func (nopObserver) ErrorSent(string)      {}
 func (nopObserver) Written(time.Duration) {}
+func (nopObserver) Resumed(string)        {}
+func (nopObserver) DuplicateSuppressed()  {}
 
 var _ Observer = nopObserver{}

@@ -24,6 +24,11 @@ type inbound struct {
 	Room string          `json:"room"`
 	ID   string          `json:"id"`
 	Data json.RawMessage `json:"data"`
+	Key  string          `json:"key"` // publish: its idempotency key
+	// join: where the client stands, to resume; or how many recent
+	// messages it asks for
+	Since *Position `json:"since"`
+	Last  int       `json:"last"`
 }
 
 // MaxRoomName is the longest room name accepted, in bytes.
@@ -82,6 +87,14 @@ func (e envelope) num(key string, n uint64) envelope {
 	return e
 }
 
+func (e envelope) boolean(key string, v bool) envelope {
+	e.fb.b = append(e.fb.b, ',', '"')
+	e.fb.b = append(e.fb.b, key...)
+	e.fb.b = append(e.fb.b, '"', ':')
+	e.fb.b = strconv.AppendBool(e.fb.b, v)
+	return e
+}
+
 func (e envelope) frame() *Frame {
 	e.fb.b = append(e.fb.b, '}')
 	return e.fb.finish(opText)
@@ -91,8 +104,15 @@ func welcomeFrame(client, user string) *Frame {
 	return newEnvelope("welcome", 64).str("client", client).str("user", user).frame()
 }
 
-func joinedFrame(r *Room, members int, id string) *Frame {
-	return newEnvelope("joined", 64).quoted("room", r.quoted).num("members", uint64(members)).str("id", id).frame()
+// joinedFrame answers a join with the room's position at the join, and
+// for a resume whether it is recovered. The caller holds r.mu.
+func joinedFrame(r *Room, members int, id string, res resumeAnswer) *Frame {
+	e := newEnvelope("joined", 96).quoted("room", r.quoted).num("members", uint64(members)).
+		str("epoch", r.epoch).num("seq", r.seq)
+	if res.asked {
+		e = e.boolean("recovered", res.reason == "").str("reason", res.reason)
+	}
+	return e.str("id", id).frame()
 }
 
 func leftFrame(r *Room, id string) *Frame {
@@ -111,8 +131,12 @@ func messageFrame(r *Room, from string, data []byte, seq uint64) *Frame {
 		str("from", from).quoted("data", data).num("seq", seq).frame()
 }
 
-func ackFrame(id string, seq uint64) *Frame {
-	return newEnvelope("ack", 32).str("id", id).num("seq", seq).frame()
+func ackFrame(id string, seq uint64, duplicate bool) *Frame {
+	e := newEnvelope("ack", 48).str("id", id).num("seq", seq)
+	if duplicate {
+		e = e.boolean("duplicate", true)
+	}
+	return e.frame()
 }
 
 // errorFrame builds an `error` frame; id is the request's correlation id.

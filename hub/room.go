@@ -13,6 +13,9 @@ type Room struct {
 
 	mu      sync.Mutex
 	seq     uint64
+	epoch   string
+	log     Log  // the room's numbering and history, from the hub's store
+	keeps   bool // the log keeps messages: hand it each one's frame
 	members []member
 	index   map[*Client]int // position in members
 	dead    bool            // removed from the hub: look it up again
@@ -62,14 +65,27 @@ func (m *message) frameFor(r *Room, p Protocol) *Frame {
 	return m.json
 }
 
-// publish gives m the room's next seq and queues it for every member: a
-// raw sender does not get its own message back. It reports the seq and how
-// many members it was queued for.
-func (r *Room) publish(m *message) (seq uint64, delivered int, err error) {
+// openLocked opens the room's log, for a room that has just been made.
+func (r *Room) openLocked(s Store, limits HistoryLimits) {
+	r.log = s.Open(r.name, limits)
+	pos := r.log.Position()
+	r.epoch, r.seq, r.keeps = pos.Epoch, pos.Seq, limits.Size > 0
+}
+
+// publish gives m the room's next seq, queues it for every member (a raw
+// sender does not get its own message back) and hands it to the room's
+// log. A publish with a key the log has seen changes nothing and answers
+// the first one's receipt, with duplicate set.
+func (r *Room) publish(m *message, key string) (rc Receipt, duplicate bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.dead || (m.from != nil && !r.hasLocked(m.from)) {
-		return 0, 0, errNotMember
+		return rc, false, errNotMember
+	}
+	if key != "" {
+		if rc, ok := r.log.Receipt(key); ok {
+			return rc, true, nil
+		}
 	}
 	r.seq++
 	m.seq = r.seq
@@ -78,10 +94,19 @@ func (r *Room) publish(m *message) (seq uint64, delivered int, err error) {
 			continue
 		}
 		if mb.c.send(m.frameFor(r, mb.c.cfg.Protocol)) {
-			delivered++
+			rc.Delivered++
 		}
 	}
-	return m.seq, delivered, nil
+	e := Entry{Seq: m.seq}
+	if r.keeps {
+		e.Frame = m.frameFor(r, JSON)
+	}
+	r.log.Append(e)
+	rc.Seq = m.seq
+	if key != "" {
+		r.log.Remember(key, rc)
+	}
+	return rc, false, nil
 }
 
 func (r *Room) hasLocked(c *Client) bool {

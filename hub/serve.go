@@ -14,7 +14,11 @@ type Conn struct {
 	User       string   // optional identity
 	RemoteAddr string
 	Room       string // optional room to join before `welcome`
-	Meta       any    // optional; becomes Client.Meta, for the route's Authorizer
+	// Since resumes Room from that position, as a join's "since" does;
+	// Last asks for Room's recent messages, as a join's "last" does.
+	Since *Position
+	Last  int
+	Meta  any // optional; becomes Client.Meta, for the route's Authorizer
 }
 
 // Serve serves one upgraded connection with cfg. It returns an error when
@@ -40,7 +44,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 
 	c.sendJSON(welcomeFrame(c.ID, c.User))
 	if cn.Room != "" {
-		if err := h.join(c, cn.Room, ""); err != nil {
+		if err := h.joinWith(c, joinRequest{room: cn.Room, since: cn.Since, last: cn.Last}); err != nil {
 			c.sendError(err, "")
 			c.Close(ClosePolicy, "cannot join "+cn.Room)
 			c.logAt(zap.WarnLevel, "refused the route's room", zap.String("room", cn.Room), zap.Error(err))
