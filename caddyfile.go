@@ -42,6 +42,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		ping_interval     <duration>
 //		pong_timeout      <duration>
 //		presence          on|off
+//		history           <n> [<ttl>] | off
 //		max_errors        <n>
 //		allow_join        <pattern...>
 //		allow_publish     <pattern...>
@@ -115,6 +116,8 @@ func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 		return patterns(d, &r.ReadOnly)
 	case "authorize":
 		return r.unmarshalAuthorize(d)
+	case "history":
+		return r.unmarshalHistory(d)
 	case "presence":
 		var v string
 		if err := oneOf(d, &v, "on", "off"); err != nil {
@@ -145,6 +148,31 @@ func (r *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
 			return d.Errf("rate_limit: burst %q is not a positive whole number", args[1])
 		}
 		r.RateBurst = b
+	}
+	return nil
+}
+
+// unmarshalHistory reads `history <n> [<ttl>]` or `history off`.
+func (r *Handler) unmarshalHistory(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 1 && args[0] == "off":
+		r.HistorySize = -1
+		return nil
+	case len(args) < 1 || len(args) > 2:
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		return d.Errf("history: %q is not off nor a whole number of at least 1", args[0])
+	}
+	r.HistorySize = n
+	if len(args) == 2 {
+		ttl, err := caddy.ParseDuration(args[1])
+		if err != nil || ttl <= 0 {
+			return d.Errf("history: %q is not a positive duration such as 5m", args[1])
+		}
+		r.HistoryTTL = caddy.Duration(ttl)
 	}
 	return nil
 }

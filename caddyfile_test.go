@@ -78,6 +78,9 @@ func TestCaddyfileOptions(t *testing.T) {
 		{"pong_timeout 500ms", `"pong_timeout":500000000`},
 		{"presence off", `"presence":false`},
 		{"max_errors -1", `"max_errors":-1`},
+		{"history 20", `"history_size":20`},
+		{"history 20 90s", `"history_ttl":90000000000`},
+		{"history off", `"history_size":-1`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.option, func(t *testing.T) {
@@ -112,6 +115,10 @@ func TestValidateBadCaddyfile(t *testing.T) {
 		{"ping_interval soon", `"soon" is not a positive duration`},
 		{"pong_timeout 0s", `"0s" is not a positive duration`},
 		{"presence maybe", `"maybe" is not one of [on off]`},
+		{"history some", `history: "some" is not off nor a whole number`},
+		{"history 0", `history: "0" is not off nor a whole number`},
+		{"history 10 later", `history: "later" is not a positive duration`},
+		{"history", "wrong argument count"},
 		{"origins", "wrong argument count"},
 		{"room a b", "wrong argument count"},
 		{"colour blue", `unrecognized rooms option "colour"`},

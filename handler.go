@@ -121,6 +121,16 @@ type Handler struct {
 	// AllowJoin allowed it. Default: no callback.
 	Authorize *Authorize `json:"authorize,omitempty"`
 
+	// HistorySize is how many recent messages a room this route's
+	// connection creates keeps, for resumes and late joiners; -1 keeps
+	// none (`history off`). Default: 100.
+	HistorySize int `json:"history_size,omitempty"`
+
+	// HistoryTTL is how long such a room keeps its messages after its last
+	// one, and its epoch and seq after its last member leaves.
+	// Default: 5m.
+	HistoryTTL caddy.Duration `json:"history_ttl,omitempty"`
+
 	hub      *hubEntry
 	auth     *roomAuth
 	cfg      *hub.Config
@@ -190,6 +200,8 @@ func (h *Handler) hubConfig() (*hub.Config, error) {
 		PongTimeout:    time.Duration(h.PongTimeout),
 		NoPresence:     h.Presence != nil && !*h.Presence,
 		MaxErrors:      h.MaxErrors,
+		HistorySize:    h.HistorySize,
+		HistoryTTL:     time.Duration(h.HistoryTTL),
 	}
 	auth, err := newRoomAuth(h, h.logger)
 	if err != nil {
@@ -223,7 +235,9 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("rooms: protocol raw needs a room")
 	case h.MaxMessageSize < 0 || h.MaxRooms < 0 || h.MaxMembers < 0 || h.SendQueue < 0 || h.RateLimit < 0 || h.RateBurst < 0:
 		return fmt.Errorf("rooms: limits must not be negative")
-	case h.WriteTimeout < 0 || h.PingInterval < 0 || h.PongTimeout < 0:
+	case h.HistorySize < -1:
+		return fmt.Errorf("rooms: history_size %d: at least 0, or -1 for off", h.HistorySize)
+	case h.WriteTimeout < 0 || h.PingInterval < 0 || h.PongTimeout < 0 || h.HistoryTTL < 0:
 		return fmt.Errorf("rooms: durations must not be negative")
 	case h.MaxMessageSize > 0 && h.MaxMessageSize < 128:
 		return fmt.Errorf("rooms: max_message_size %s is too small: at least 128 B", humanize.IBytes(uint64(h.MaxMessageSize)))

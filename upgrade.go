@@ -66,6 +66,10 @@ func (h *Handler) accept(r *http.Request) (hub.Conn, error) {
 		if cn.Room == "" {
 			return hub.Conn{}, caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("rooms: the room %q is empty for this request", h.Room))
 		}
+		var err error
+		if cn.Since, cn.Last, err = resumeParams(r.URL.Query()); err != nil {
+			return hub.Conn{}, caddyhttp.Error(http.StatusBadRequest, err)
+		}
 	}
 	return cn, nil
 }
