@@ -44,7 +44,7 @@ type PublishHandler struct {
 	// route of the hub sets it), the admin API's limit too.
 	MaxSize int64 `json:"max_size,omitempty"`
 
-	hub    *hubEntry
+	hubRef
 	logger *zap.Logger
 }
 
@@ -59,16 +59,7 @@ func (PublishHandler) CaddyModule() caddy.ModuleInfo {
 // Provision takes the hub from the pool, as the rooms handler does.
 func (p *PublishHandler) Provision(ctx caddy.Context) error {
 	p.logger = ctx.Logger()
-	var err error
-	p.hub, err = acquireHub(p.hubName(), p.logger)
-	return err
-}
-
-func (p *PublishHandler) hubName() string {
-	if p.Hub == "" {
-		return DefaultHub
-	}
-	return p.Hub
+	return p.acquire(p.Hub, p.logger)
 }
 
 // Validate checks the settings.
@@ -84,11 +75,7 @@ func (p *PublishHandler) Validate() error {
 
 // Cleanup lets go of the hub.
 func (p *PublishHandler) Cleanup() error {
-	if p.hub == nil {
-		return nil
-	}
-	_, err := hubs.Delete(p.hubName())
-	return err
+	return p.release()
 }
 
 // ServeHTTP publishes the request's body.
@@ -97,11 +84,7 @@ func (p *PublishHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		w.Header().Set("Allow", http.MethodPost)
 		return writeJSON(w, http.StatusMethodNotAllowed, errorAnswer{"use POST with the message's JSON data as the body"})
 	}
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if repl == nil {
-		repl = caddy.NewReplacer()
-	}
-	room := repl.ReplaceAll(p.Room, "")
+	room := requestReplacer(r).ReplaceAll(p.Room, "")
 	if room == "" {
 		return writeJSON(w, http.StatusBadRequest, errorAnswer{"no room in this request"})
 	}
