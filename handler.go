@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyevents"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 	"github.com/gorilla/websocket"
@@ -131,7 +130,7 @@ type Handler struct {
 	// Default: 5m.
 	HistoryTTL caddy.Duration `json:"history_ttl,omitempty"`
 
-	hub      *hubEntry
+	hubRef
 	auth     *roomAuth
 	cfg      *hub.Config
 	origins  map[string]bool
@@ -164,12 +163,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
 	}
-	h.upgrader = websocket.Upgrader{
-		CheckOrigin:     func(*http.Request) bool { return true }, // checked before
-		WriteBufferPool: writeBufferPool,                          // no write buffer of its own
-	}
-	name := h.hubName()
-	if h.hub, err = acquireHub(name, h.logger); err != nil {
+	h.upgrader = newUpgrader()
+	if err := h.acquire(h.Hub, h.logger); err != nil {
 		return err
 	}
 	h.hub.useConfig(ctx, h.cfg) // the admin API's publish limit
@@ -177,13 +172,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	return h.onStopping(ctx)
-}
-
-func (h *Handler) hubName() string {
-	if h.Hub == "" {
-		return DefaultHub
-	}
-	return h.Hub
 }
 
 // hubConfig turns the JSON config into the hub's settings.
@@ -245,26 +233,12 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// onStopping closes this hub's connections with 1001 when the process
-// exits, before Caddy stops its servers (a reload keeps them).
-func (h *Handler) onStopping(ctx caddy.Context) error {
-	app, err := ctx.App("events")
-	if err != nil {
-		return fmt.Errorf("rooms: loading the events app: %w", err)
-	}
-	return app.(*caddyevents.App).On("stopping", stoppingHandler{h.hub})
-}
-
 // Cleanup lets go of the hub; the last config to let go closes it.
 func (h *Handler) Cleanup() error {
 	if h.auth != nil && h.auth.callback != nil {
 		h.auth.callback.close()
 	}
-	if h.hub == nil {
-		return nil
-	}
-	_, err := hubs.Delete(h.hubName())
-	return err
+	return h.release()
 }
 
 // ServeHTTP serves WebSocket handshakes and passes anything else on.
