@@ -55,7 +55,8 @@ var adminRoutes = []adminRoute{
 	{http.MethodGet, "", listRooms},                            // ?prefix= &after= &limit=
 	{http.MethodGet, "{room}", showRoom},                       // the room and its clients
 	{http.MethodDelete, "{room}", emptyRoom},                   // every member leaves; 204
-	{http.MethodPost, "{room}/messages", publishToRoom},        // body: the JSON data
+	{http.MethodPost, "{room}/messages", publishToRoom},        // body: the JSON data; Idempotency-Key
+	{http.MethodGet, "{room}/messages", roomMessages},          // ?since= &limit=: the room's history
 	{http.MethodDelete, "{room}/clients/{client}", kickClient}, // disconnect with 1008; 204
 }
 
@@ -194,6 +195,36 @@ func publishToRoom(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminA
 	adminLog().Info("published to a room", zap.String("hub", a.hub), zap.String("room", a.room),
 		zap.Uint64("seq", res.Seq), zap.Int("delivered", res.Delivered), zap.Int("bytes", res.bytes))
 	return adminJSON(w, http.StatusOK, res)
+}
+
+// roomMessages answers the room's kept messages after ?since= (default 0),
+// at most ?limit= of them (default: all kept), oldest first.
+func roomMessages(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs) error {
+	q := r.URL.Query()
+	var since uint64
+	if s := q.Get("since"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return adminError(http.StatusBadRequest, "since %q: must be a seq, a whole number", s)
+		}
+		since = n
+	}
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return adminError(http.StatusBadRequest, "limit %q: must be a positive integer", s)
+		}
+		limit = n
+	}
+	if e == nil {
+		return errNoRoom(a)
+	}
+	page, ok := e.History(a.room, since, limit)
+	if !ok {
+		return adminError(http.StatusNotFound, "no room %q: it has neither members nor history", a.room)
+	}
+	return adminJSON(w, http.StatusOK, page)
 }
 
 func kickClient(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {

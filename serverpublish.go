@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/caddyrooms/caddyrooms/hub"
 )
 
 // A publish by the server, rather than by a member, comes over HTTP: the
@@ -36,6 +38,10 @@ type serverPublish struct {
 type publishResult struct {
 	Seq       uint64 `json:"seq"`       // the message's seq in its room
 	Delivered int    `json:"delivered"` // how many members it was queued for
+	// Duplicate is true for a repeat of a publish with the same
+	// Idempotency-Key: nothing was delivered again, and Seq and Delivered
+	// are the first one's.
+	Duplicate bool `json:"duplicate,omitempty"`
 
 	bytes int // the data's size, for the log
 }
@@ -68,12 +74,24 @@ func publishFromServer(e *hubEntry, r *http.Request, p serverPublish) (publishRe
 	if err != nil {
 		return publishResult{}, err
 	}
-	seq, delivered, ok := e.Publish(p.room, data)
+	key := r.Header.Get(idempotencyKey)
+	if len(key) > hub.MaxKey {
+		return publishResult{}, refusePublish(http.StatusBadRequest, "the %s header is longer than %d bytes", idempotencyKey, hub.MaxKey)
+	}
+	res, ok, err := e.PublishKeyed(p.room, data, key)
+	if err != nil {
+		return publishResult{}, refusePublish(http.StatusBadRequest, "%v", err)
+	}
 	if !ok {
 		return publishResult{}, noRoomError(p.room)
 	}
-	return publishResult{Seq: seq, Delivered: delivered, bytes: len(data)}, nil
+	return publishResult{Seq: res.Seq, Delivered: res.Delivered, Duplicate: res.Duplicate, bytes: len(data)}, nil
 }
+
+// idempotencyKey is the header that makes a publish by the server
+// idempotent: a repeat with the same key, to the same room, is not
+// delivered again and gets the first one's answer, with "duplicate":true.
+const idempotencyKey = "Idempotency-Key"
 
 // readPublishBody reads r's body, at most limit bytes, and returns it
 // compacted: it must be one JSON value, the message's data. limitName
