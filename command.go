@@ -22,15 +22,16 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "rooms",
-		Usage: "list|show|publish|kick|empty [--address <interface>] [--config <path> [--adapter <name>]] [--hub <name>] [--json]",
+		Usage: "list|show|history|publish|kick|empty [--address <interface>] [--config <path> [--adapter <name>]] [--hub <name>] [--json]",
 		Short: "Lists and manages the rooms of a running Caddy",
 		Long: `
 Talks to the admin API of a running Caddy (admin.api.rooms) to list rooms,
-show a room's clients, publish a message into a room, disconnect a client
+show a room's clients and its recent messages, publish a message into a room, disconnect a client
 and empty a room.
 
   caddy rooms list [--prefix <p>] [--after <room>] [--limit <n>]
   caddy rooms show <room>
+  caddy rooms history <room> [--since <seq>] [--limit <n>]
   caddy rooms publish <room> [<json>]     (the JSON data; from stdin when absent or -)
   caddy rooms kick <room> <client>
   caddy rooms empty <room>
@@ -58,7 +59,7 @@ Output is a table for people; --json prints the API's JSON for scripts.
 			list.Flags().String("after", "", "Only rooms whose names sort after this (paging)")
 			list.Flags().Int("limit", 0, "At most this many rooms (0: all)")
 
-			cmd.AddCommand(list,
+			cmd.AddCommand(list, historyCommand(),
 				&cobra.Command{
 					Use:   "show <room>",
 					Short: "Shows a room and its clients",
