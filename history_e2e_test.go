@@ -2,6 +2,7 @@ package caddyrooms_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -46,11 +47,11 @@ func histJoin(t *testing.T, c *wstest.Client, room string, since map[string]any,
 }
 
 // histRead reads n messages, which must be numbered after+1, after+2, ...
-// with presence skipped, and returns the last seq.
+// with presence and acks skipped, and returns the last seq.
 func histRead(t *testing.T, c *wstest.Client, after int64, n int) int64 {
 	t.Helper()
 	for range n {
-		f := c.ExpectSkipping("message", "presence")
+		f := c.ExpectSkipping("message", "presence", "ack")
 		if f.Num("seq") != after+1 {
 			t.Fatalf("seq %d after %d: %v", f.Num("seq"), after, f)
 		}
@@ -75,11 +76,11 @@ func histPost(t *testing.T, url, body, key string) admAnswer {
 		t.Fatalf("POST %s: %v", url, err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	_, _ = fmt.Fprint(&b, "")
-	buf := make([]byte, 4096)
-	n, _ := resp.Body.Read(buf)
-	return admAnswer{Status: resp.StatusCode, Header: resp.Header, Body: buf[:n]}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST %s: reading: %v", url, err)
+	}
+	return admAnswer{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
 // A member's TCP connection drops mid-stream (no close frame) while three
