@@ -39,6 +39,13 @@ export function backoffDelay(attempt, minDelay, maxDelay, random = Math.random) 
   return Math.round(exp / 2 + random() * (exp / 2));
 }
 
+/** A random prefix for this client's publish keys. */
+function randomKey() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  return Math.random().toString(36).slice(2) + Date.now().toString(36);
+}
+
 export class RoomsClient extends EventTarget {
   /**
    * @param {string|URL} url  ws:// or wss:// URL of a `rooms` route.
@@ -66,6 +73,10 @@ export class RoomsClient extends EventTarget {
     this.pathRooms = new Set();
     /** Number of reconnect attempts since the last welcome. */
     this.attempt = 0;
+    /** Where this client stands in each room: room -> {epoch, seq}, the
+     * room's epoch and the seq of the last message the application got.
+     * A reconnect resumes every room from here. */
+    this.positions = new Map();
 
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject, timer, type, room}
@@ -75,6 +86,9 @@ export class RoomsClient extends EventTarget {
     this._welcome = undefined;
     this._timer = null;
     this._readyWaiters = [];
+    this._retry = [];          // publishes to send again, with their key, after a reconnect
+    this._keyPrefix = randomKey();
+    this._nextKey = 1;
 
     this.connected = new Promise((resolve, reject) => {
       this._connectedSettle = { resolve, reject };
@@ -101,9 +115,14 @@ export class RoomsClient extends EventTarget {
     });
   }
 
-  /** Join a room. Resolves {room, members} on `joined`. */
-  join(room) {
-    return this._request({ type: 'join', room });
+  /** Join a room. Resolves {room, members} on `joined`; the room's epoch
+   * and seq are in `positions`.
+   * `{last: n}` asks for the room's last n kept messages, which arrive as
+   * `message` events right after. */
+  join(room, { last } = {}) {
+    const frame = { type: 'join', room };
+    if (last > 0) frame.last = last;
+    return this._request(frame);
   }
 
   /** Leave a room. Resolves {room} on `left`. */
@@ -111,9 +130,11 @@ export class RoomsClient extends EventTarget {
     return this._request({ type: 'leave', room });
   }
 
-  /** Publish any JSON value to a room this client is in. Resolves {seq}. */
+  /** Publish any JSON value to a room this client is in. Resolves {seq}.
+   * It carries a key: when the connection drops before the ack, it is sent
+   * again after the reconnect, and the server delivers it once. */
   publish(room, data) {
-    return this._request({ type: 'publish', room, data });
+    return this._request({ type: 'publish', room, data, key: `${this._keyPrefix}-${this._nextKey++}` });
   }
 
   /** Listen to an event; the listener gets (detail, event). Returns a
@@ -165,7 +186,7 @@ export class RoomsClient extends EventTarget {
   _open() {
     let ws;
     try {
-      ws = new this._WS(this.url);
+      ws = new this._WS(this._resumeURL());
     } catch (e) {
       // A malformed URL will not get better: give up.
       this._connectedSettle.reject(e);
@@ -201,13 +222,19 @@ export class RoomsClient extends EventTarget {
     this._ws = null;
     const wasWelcomed = this._welcomed;
     this._welcomed = false;
-    // Requests sent on this connection will get no answer.
+    const willReconnect = this.options.reconnect && this.state !== 'closed';
+    // Requests sent on this connection will get no answer: publishes are
+    // sent again after the reconnect (their key makes that safe), the
+    // others are rejected.
     for (const [id, p] of this._pending) {
-      clearTimeout(p.timer);
       this._pending.delete(id);
+      if (willReconnect && p.frame && p.frame.key) {
+        this._retry.push(p);
+        continue;
+      }
+      clearTimeout(p.timer);
       p.reject(new RoomsError('disconnected', `connection closed before the reply to ${p.type} (id ${id})`));
     }
-    const willReconnect = this.options.reconnect && this.state !== 'closed';
     this._emit('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean, willReconnect });
     if (!willReconnect) {
       this.state = 'closed';
@@ -248,6 +275,7 @@ export class RoomsClient extends EventTarget {
         this._onWelcome(f);
         break;
       case 'joined':
+        this._position(f, p);
         if (p) {
           if (p.track) this.rooms.add(f.room);
           this._settle(f.id, null, { room: f.room, members: f.members });
@@ -260,15 +288,20 @@ export class RoomsClient extends EventTarget {
       case 'left':
         this.rooms.delete(f.room);
         this.pathRooms.delete(f.room);
+        this.positions.delete(f.room);
         if (p) this._settle(f.id, null, { room: f.room });
         this._emit('left', { room: f.room, id: f.id });
         break;
       case 'ack':
-        if (p) this._settle(f.id, null, { seq: f.seq });
+        if (p) this._settle(f.id, null, f.duplicate ? { seq: f.seq, duplicate: true } : { seq: f.seq });
         break;
-      case 'message':
+      case 'message': {
+        const pos = this.positions.get(f.room);
+        if (pos && f.seq <= pos.seq) break; // seen already
+        if (pos) pos.seq = f.seq;
         this._emit('message', { room: f.room, from: f.from, data: f.data, seq: f.seq });
         break;
+      }
       case 'presence':
         this._emit('presence', {
           room: f.room, event: f.event, client: f.client, user: f.user, members: f.members,
@@ -297,13 +330,17 @@ export class RoomsClient extends EventTarget {
     // The route's own room is rejoined by the server; it announces it again.
     this.pathRooms.clear();
     // Rejoin before anything else goes out, so queued publishes find
-    // their rooms joined (frames of one connection are handled in order).
+    // their rooms joined (frames of one connection are handled in order),
+    // resuming each room from where this client stands.
     for (const room of this.rooms) {
-      this._send({ type: 'join', room }, { track: true }).catch((err) => {
+      const pos = this.positions.get(room);
+      const frame = pos ? { type: 'join', room, since: { epoch: pos.epoch, seq: pos.seq } } : { type: 'join', room };
+      this._send(frame, { track: true }).catch((err) => {
         this.rooms.delete(room);
         this._emit('error', { code: err.code, message: `rejoin ${room}: ${err.message}`, room });
       });
     }
+    for (const p of this._retry.splice(0)) this._sendWith(p.frame, p);
     for (const q of this._queue.splice(0)) {
       clearTimeout(q.queueTimer);
       this._sendQueued(q);
@@ -344,23 +381,57 @@ export class RoomsClient extends EventTarget {
   }
 
   _send(frame, { track = false } = {}) {
-    const id = String(this._nextId++);
     return new Promise((resolve, reject) => {
-      const p = { resolve, reject, type: frame.type, room: frame.room, track, timer: null };
+      const p = { resolve, reject, type: frame.type, room: frame.room, track, timer: null, frame, id: '' };
       const t = this.options.timeout;
       if (t > 0) {
         p.timer = setTimeout(() => {
-          this._pending.delete(id);
-          reject(new RoomsError('timeout', `no reply to ${frame.type} (id ${id}) within ${t} ms`));
+          this._pending.delete(p.id);
+          this._retry = this._retry.filter((x) => x !== p);
+          reject(new RoomsError('timeout', `no reply to ${frame.type} (id ${p.id}) within ${t} ms`));
         }, t);
       }
-      this._pending.set(id, p);
-      try {
-        this._ws.send(JSON.stringify({ ...frame, id }));
-      } catch (e) {
-        this._settle(id, new RoomsError('disconnected', `send failed: ${e.message}`));
-      }
+      this._sendWith(frame, p);
     });
+  }
+
+  // _sendWith sends frame with a fresh id for the pending request p: its
+  // first sending, or a publish sent again after a reconnect.
+  _sendWith(frame, p) {
+    const id = String(this._nextId++);
+    p.id = id;
+    this._pending.set(id, p);
+    try {
+      this._ws.send(JSON.stringify({ ...frame, id }));
+    } catch (e) {
+      this._settle(id, new RoomsError('disconnected', `send failed: ${e.message}`));
+    }
+  }
+
+  // _position updates where this client stands in a room on `joined`, and
+  // tells the application how a resume went: `recovered` (the missed
+  // messages follow as `message` events) or `gap` (they cannot: refetch).
+  _position(f, p) {
+    const pos = this.positions.get(f.room);
+    if (f.recovered === true && pos && pos.epoch === f.epoch) {
+      this._emit('recovered', { room: f.room, epoch: f.epoch, since: pos.seq, seq: f.seq, missed: f.seq - pos.seq });
+      return; // the replay moves pos on
+    }
+    if (f.recovered === false) {
+      this._emit('gap', { room: f.room, reason: f.reason, epoch: f.epoch, seq: f.seq, since: pos ? pos.seq : 0 });
+    }
+    const last = p && p.frame && p.frame.last > 0 ? p.frame.last : 0;
+    this.positions.set(f.room, { epoch: f.epoch, seq: Math.max(0, f.seq - last) });
+  }
+
+  // _resumeURL is the URL to connect to: after a drop, with rooms_since
+  // for the route's room, so the server resumes it at the handshake.
+  _resumeURL() {
+    const pos = this.pathRooms.size === 1 ? this.positions.get([...this.pathRooms][0]) : undefined;
+    if (!pos) return this.url;
+    const u = new URL(this.url);
+    u.searchParams.set('rooms_since', `${pos.epoch}:${pos.seq}`);
+    return u.toString();
   }
 
   _settle(id, err, value) {
@@ -373,6 +444,10 @@ export class RoomsClient extends EventTarget {
   }
 
   _rejectAll(makeErr) {
+    for (const p of this._retry.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(makeErr());
+    }
     for (const [id, p] of this._pending) {
       clearTimeout(p.timer);
       this._pending.delete(id);
