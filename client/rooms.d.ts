@@ -18,7 +18,15 @@ export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface Welcome { client: string; user?: string; reconnected: boolean }
 export interface Joined { room: string; members: number }
 export interface Left { room: string }
-export interface Ack { seq: number }
+/** `duplicate` is true when the server had seen this publish's key: it was
+ * sent again after a reconnect and delivered once, with this seq. */
+export interface Ack { seq: number; duplicate?: true }
+/** Where the client stands in a room: its epoch and the last seq seen. */
+export interface Position { epoch: string; seq: number }
+export interface JoinOptions {
+  /** Ask for the room's last n kept messages; they follow as `message` events. */
+  last?: number;
+}
 
 export interface RoomsEventMap {
   welcome: Welcome;
@@ -30,6 +38,13 @@ export interface RoomsEventMap {
   joined: { room: string; members: number; id?: string; byPath: boolean };
   left: { room: string; id?: string };
   error: { code: string; message: string; id?: string; room?: string; frame?: unknown };
+  /** A resume after a reconnect worked: the `missed` messages after `since`
+   * follow as `message` events, before any live one. */
+  recovered: { room: string; epoch: string; since: number; seq: number; missed: number };
+  /** A resume could not be done: the messages after `since` are lost to
+   * this client (`reason` epoch_changed or too_old); live messages go on
+   * after `seq`. */
+  gap: { room: string; reason: 'epoch_changed' | 'too_old'; epoch: string; seq: number; since: number };
 }
 
 export interface RoomsEvent<K extends keyof RoomsEventMap = keyof RoomsEventMap> extends Event {
@@ -61,11 +76,13 @@ export class RoomsClient extends EventTarget {
   readonly pathRooms: Set<string>;
   /** Reconnect attempts since the last welcome. */
   readonly attempt: number;
+  /** Where the client stands in each room; a reconnect resumes from here. */
+  readonly positions: Map<string, Position>;
   /** Resolves on the first welcome; rejects on close() or, without reconnect, a failed connection. */
   readonly connected: Promise<Welcome>;
 
   ready(timeout?: number): Promise<Welcome>;
-  join(room: string): Promise<Joined>;
+  join(room: string, options?: JoinOptions): Promise<Joined>;
   leave(room: string): Promise<Left>;
   publish(room: string, data: unknown): Promise<Ack>;
   on<K extends keyof RoomsEventMap>(type: K, listener: (detail: RoomsEventMap[K], event: RoomsEvent<K>) => void): () => void;
