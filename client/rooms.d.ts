@@ -35,7 +35,9 @@ export interface RoomsEventMap {
   reconnecting: { attempt: number; delay: number };
   message: { room: string; from?: string; data: unknown; seq: number };
   presence: { room: string; event: 'join' | 'leave'; client: string; user?: string; members: number };
-  joined: { room: string; members: number; id?: string; byPath: boolean };
+  /** `epoch` and `seq`: the room's position at the join; messages up to
+   * `seq` that follow are recent ones (a resume's or `last`'s). */
+  joined: { room: string; members: number; id?: string; byPath: boolean; epoch: string; seq: number };
   left: { room: string; id?: string };
   error: { code: string; message: string; id?: string; room?: string; frame?: unknown };
   /** A resume after a reconnect worked: the `missed` messages after `since`

@@ -283,7 +283,9 @@ export class RoomsClient extends EventTarget {
           // Joined by the route (the directive's `room`), not by a request.
           this.pathRooms.add(f.room);
         }
-        this._emit('joined', { room: f.room, members: f.members, id: f.id, byPath: f.id === undefined });
+        this._emit('joined', {
+          room: f.room, members: f.members, id: f.id, byPath: f.id === undefined, epoch: f.epoch, seq: f.seq,
+        });
         break;
       case 'left':
         this.rooms.delete(f.room);

@@ -9,6 +9,12 @@ let rc = null;
 let room = '';
 let name = '';
 let count = 0;
+// The room's seq when we entered: messages up to it are recent ones the
+// server replays to whoever enters (join with `last`), not live ones. (A
+// rejoin after a reconnect resumes: what it replays was missed, not old.)
+let enteredAt = null;
+// How many recent messages a newcomer sees.
+const RECENT = 20;
 // Members we know of: connection id -> name. The server has no member list
 // snapshot; we learn the others from presence events and from messages.
 const members = new Map();
@@ -74,6 +80,7 @@ function start() {
   rc.on('joined', (j) => {
     if (j.room !== room) return;
     count = j.members;
+    enteredAt ??= j.seq;
     renderMembers();
   });
   rc.on('left', (l) => {
@@ -96,6 +103,10 @@ function start() {
     if (m.room !== room) return;
     const data = m.data && typeof m.data === 'object' ? m.data : { text: String(m.data) };
     const who = m.from ? (data.name || members.get(m.from) || m.from) : 'server';
+    if (m.seq <= (enteredAt ?? 0)) { // a recent message, from before we came
+      addLine('recent', who, String(data.text ?? ''));
+      return;
+    }
     if (m.from && !members.has(m.from)) {
       members.set(m.from, who);
       renderMembers();
@@ -109,10 +120,11 @@ function start() {
     if (attempt === 1) addLine('note', '', 'Connection lost. Reconnecting…');
     setStatus('reconnecting', `Connection lost: reconnecting (attempt ${attempt}, in ${(delay / 1000).toFixed(1)} s)…`);
   });
+  rc.on('gap', () => addLine('note', '', 'Some messages were lost while disconnected.'));
   rc.on('error', (e) => addLine('error', '', `Server error: ${e.message || e.code}`));
 
   setStatus('connecting', 'Connecting…');
-  rc.join(room).catch((err) => {
+  rc.join(room, { last: RECENT }).catch((err) => {
     addLine('error', '', `Could not join ${room}: ${err.message}`);
   });
 }
@@ -146,6 +158,7 @@ $('#send-form').addEventListener('submit', async (ev) => {
 $('#leave').addEventListener('click', () => {
   rc?.close();
   rc = null;
+  enteredAt = null;
   members.clear();
   count = 0;
   $('#chat').hidden = true;
