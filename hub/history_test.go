@@ -138,3 +138,40 @@ func TestMemoryLogHistoryOff(t *testing.T) {
 		t.Fatalf("history off kept %d messages, %d bytes", m, b)
 	}
 }
+
+// Server publishes into a room that members keep emptying and refilling:
+// each publish finds the room with its log open, and the numbering never
+// restarts while the room's state is kept.
+func TestPublishWhileRoomsComeAndGo(t *testing.T) {
+	h := New(Options{})
+	cfg := Config{NoPresence: true}.WithDefaults()
+	c := newClient(h, &cfg, &discardConn{}, "", "", "test")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 500 {
+			if err := h.join(c, "churn", ""); err != nil {
+				t.Error(err)
+				return
+			}
+			_ = h.leave(c, "churn", "")
+		}
+	}()
+	var last uint64
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			if p, ok := h.History("churn", 0, 0); !ok || p.Seq < last {
+				t.Fatalf("history %+v %v after seq %d", p, ok, last)
+			}
+			return
+		default:
+		}
+		if seq, _, ok := h.Publish("churn", []byte(fmt.Sprint(i))); ok {
+			if seq <= last {
+				t.Fatalf("seq %d after %d", seq, last)
+			}
+			last = seq
+		}
+	}
+}

@@ -86,9 +86,9 @@ func (h *Hub) room(name string) *Room {
 	return r
 }
 
-// roomForJoin returns the room called name, creating it, locked. The room
-// returned is never dead.
-func (h *Hub) roomForJoin(name string) *Room {
+// roomForJoin returns the room called name, creating it (its log opened
+// with limits), locked. The room returned is never dead.
+func (h *Hub) roomForJoin(name string, limits HistoryLimits) *Room {
 	for {
 		r := h.room(name)
 		if r == nil {
@@ -96,6 +96,7 @@ func (h *Hub) roomForJoin(name string) *Room {
 			s.mu.Lock()
 			if r = s.rooms[name]; r == nil {
 				r = newRoom(name)
+				r.open(h.store, limits) // before anyone can publish to it
 				s.rooms[name] = r
 				h.obs.RoomCreated()
 			}

@@ -36,11 +36,8 @@ func (h *Hub) joinWith(c *Client, req joinRequest) error {
 	if len(c.rooms) >= c.cfg.MaxRooms {
 		return errTooManyRooms
 	}
-	r := h.roomForJoin(name)
+	r := h.roomForJoin(name, c.cfg.historyLimits())
 	defer r.mu.Unlock()
-	if r.log == nil {
-		r.openLocked(h.store, c.cfg.historyLimits())
-	}
 	n, err := r.addLocked(c, c.cfg.MaxMembers)
 	if err != nil {
 		h.dropIfEmptyLocked(r)

@@ -65,8 +65,9 @@ func (m *message) frameFor(r *Room, p Protocol) *Frame {
 	return m.json
 }
 
-// openLocked opens the room's log, for a room that has just been made.
-func (r *Room) openLocked(s Store, limits HistoryLimits) {
+// open opens the room's log, for a room that has just been made and that
+// no one else can see yet.
+func (r *Room) open(s Store, limits HistoryLimits) {
 	r.log = s.Open(r.name, limits)
 	pos := r.log.Position()
 	r.epoch, r.seq, r.keeps = pos.Epoch, pos.Seq, limits.Size > 0
