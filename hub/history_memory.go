@@ -98,7 +98,7 @@ func (s *MemoryStore) kept(messages int, bytes int64) {
 	if messages != 0 {
 		s.messages.Add(int64(messages))
 	}
-	if s.bytes.Add(bytes) > s.maxBytes && s.evicting.CompareAndSwap(false, true) {
+	if bytes != 0 && s.bytes.Add(bytes) > s.maxBytes && s.evicting.CompareAndSwap(false, true) {
 		go s.evict()
 	}
 }
