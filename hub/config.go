@@ -59,14 +59,15 @@ type Config struct {
 	// epoch, seq and publish keys still outlive its members for MinKeyTTL.
 	HistorySize int
 	// HistoryTTL is how long a room keeps its messages after its last one,
-	// and its epoch and seq after its last member leaves.
+	// and its epoch and seq after its last member leaves; with history off,
+	// MinKeyTTL.
 	HistoryTTL time.Duration
 }
 
 // historyLimits are the limits of a room this route's connection creates.
 func (c *Config) historyLimits() HistoryLimits {
 	if c.HistorySize < 0 {
-		return HistoryLimits{TTL: c.HistoryTTL}
+		return HistoryLimits{TTL: MinKeyTTL} // numbering and keys only
 	}
 	return HistoryLimits{Size: c.HistorySize, TTL: c.HistoryTTL}
 }

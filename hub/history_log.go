@@ -24,17 +24,20 @@ type memLog struct {
 	keys    map[string]keyEntry
 }
 
+// keyEntry is a publish key's receipt and when it was kept.
 type keyEntry struct {
 	Receipt
 	at time.Time
 }
 
+// Position is the room's epoch and last seq.
 func (l *memLog) Position() Position {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return Position{Epoch: l.epoch, Seq: l.seq}
 }
 
+// Append keeps e in the ring, dropping the oldest once it is full.
 func (l *memLog) Append(e Entry) {
 	l.mu.Lock()
 	l.seq = e.Seq
@@ -64,6 +67,7 @@ func (l *memLog) at(i int) Entry {
 	return l.ring[(l.head+i)%len(l.ring)]
 }
 
+// Since returns the kept messages after seq (see Log).
 func (l *memLog) Since(seq uint64, limit int) ([]Entry, Position, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -93,6 +97,7 @@ func (l *memLog) Since(seq uint64, limit int) ([]Entry, Position, bool) {
 	return out, pos, complete
 }
 
+// Receipt returns the receipt kept for key.
 func (l *memLog) Receipt(key string) (Receipt, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -100,6 +105,7 @@ func (l *memLog) Receipt(key string) (Receipt, bool) {
 	return k.Receipt, ok
 }
 
+// Remember keeps r for key, from now.
 func (l *memLog) Remember(key string, r Receipt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -109,6 +115,7 @@ func (l *memLog) Remember(key string, r Receipt) {
 	l.keys[key] = keyEntry{Receipt: r, at: time.Now()}
 }
 
+// Close counts one user less; the log's TTL runs from now.
 func (l *memLog) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -181,3 +188,5 @@ func (s *MemoryStore) evict() {
 		c.l.mu.Unlock()
 	}
 }
+
+var _ Log = (*memLog)(nil)
