@@ -120,6 +120,7 @@ func parsePublishCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 // `rooms_publish /api/publish/* {path.2}`.
 func (p *PublishHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
+	directive := d.Token()
 	if d.NextArg() {
 		p.Room = d.Val()
 		if d.NextArg() {
@@ -143,6 +144,9 @@ func (p *PublishHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unrecognized rooms_publish option %q", opt)
 		}
+	}
+	if err := p.Validate(); err != nil {
+		return errAt(directive, err)
 	}
 	return nil
 }
