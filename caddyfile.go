@@ -175,31 +175,6 @@ func (h *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// unmarshalHistory reads `history <n> [<ttl>]` or `history off`.
-func (h *Handler) unmarshalHistory(d *caddyfile.Dispenser) error {
-	args := d.RemainingArgs()
-	switch {
-	case len(args) == 1 && args[0] == "off":
-		h.HistorySize = -1
-		return nil
-	case len(args) < 1 || len(args) > 2:
-		return d.ArgErr()
-	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 1 {
-		return d.Errf("history: %q is not off nor a whole number of at least 1", args[0])
-	}
-	h.HistorySize = n
-	if len(args) == 2 {
-		ttl, err := caddy.ParseDuration(args[1])
-		if err != nil || ttl <= 0 {
-			return d.Errf("history: %q is not a positive duration such as 5m", args[1])
-		}
-		h.HistoryTTL = caddy.Duration(ttl)
-	}
-	return nil
-}
-
 // unmarshalAuthorize reads `authorize <url> { timeout; cache; headers }`.
 func (h *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
 	if h.Authorize != nil {

@@ -6,8 +6,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
 	"github.com/caddyrooms/caddyrooms/hub"
 )
+
+// The route's side of history and resume (see hub/history.go for the
+// engine's): the Caddyfile's history option and the handshake's query
+// parameters for the route's own room.
 
 // The handshake's query parameters that resume the route's own room, or
 // ask for its recent messages, as a join's "since" and "last" do for rooms
@@ -41,4 +48,29 @@ func resumeParams(q url.Values) (*hub.Position, int, error) {
 		last = n
 	}
 	return since, last, nil
+}
+
+// unmarshalHistory reads `history <n> [<ttl>]` or `history off`.
+func (h *Handler) unmarshalHistory(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 1 && args[0] == "off":
+		h.HistorySize = -1
+		return nil
+	case len(args) < 1 || len(args) > 2:
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		return d.Errf("history: %q is not off nor a whole number of at least 1", args[0])
+	}
+	h.HistorySize = n
+	if len(args) == 2 {
+		ttl, err := caddy.ParseDuration(args[1])
+		if err != nil || ttl <= 0 {
+			return d.Errf("history: %q is not a positive duration such as 5m", args[1])
+		}
+		h.HistoryTTL = caddy.Duration(ttl)
+	}
+	return nil
 }
