@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
@@ -193,12 +194,12 @@ func TestCommandPublishKickEmpty(t *testing.T) {
 	if out != "disconnected "+p.bob.ID+" from lobby\n" {
 		t.Errorf("kick: %q", out)
 	}
-	p.bob.ExpectClose(1008)
+	p.bob.ExpectClose(hub.ClosePolicy, "disconnected by the operator")
 	cmdRooms(t, "", "kick", addr, "lobby", p.bob.ID).fails(t, "no client")
 	if out := cmdRooms(t, "", "kick", addr, "--json", "a/b", p.dave.ID).ok(t); out != "" {
 		t.Errorf("kick --json printed %q", out)
 	}
-	p.dave.ExpectClose(1008)
+	p.dave.ExpectClose(hub.ClosePolicy, "disconnected by the operator")
 
 	// empty
 	if out := cmdRooms(t, "", "empty", addr, "lobby").ok(t); out != "emptied lobby\n" {

@@ -154,7 +154,7 @@ func TestMetricsMatchWhatClientsDid(t *testing.T) {
 	b.Expect("message")
 	// b sends a frame over 1 KiB: closed with 1009, counted as an error, not as received
 	b.SendRaw(1, []byte(`"`+strings.Repeat("b", 2000)+`"`))
-	b.ExpectClose(1009)
+	b.ExpectClose(1009, "message over max_message_size")
 
 	got := metWait(t, c, map[string]float64{
 		mConns: 2, mRooms: 3, mMembers: 3,
@@ -201,25 +201,9 @@ func TestMetricsMatchWhatClientsDid(t *testing.T) {
 	if dropped == 0 {
 		t.Fatalf("nothing dropped after %d messages", posts)
 	}
-	// now it reads everything: what it got and what it was told it lost add up
-	received, told := 0, 0
-	notice := regexp.MustCompile(`^(\d+) messages dropped`)
-	for received+told < posts {
-		f := drop.Next()
-		switch f.Type() {
-		case "message":
-			received++
-		case "error":
-			m := notice.FindStringSubmatch(f.Str("message"))
-			if f.Str("code") != "messages_dropped" || m == nil {
-				t.Fatalf("drop got %v", f)
-			}
-			n, _ := strconv.Atoi(m[1])
-			told += n
-		default:
-			t.Fatalf("drop got %v", f)
-		}
-	}
+	// now it reads everything: the oldest were dropped, it was told how
+	// many in place, and what it got and what it was told it lost add up
+	received, told := drop.ExpectDroppedOldest("d", int64(posts))
 	if received+told != posts {
 		t.Fatalf("%d received + %d dropped != %d published", received, told, posts)
 	}
@@ -267,7 +251,7 @@ func TestMetricsLogsNeverHoldBodies(t *testing.T) {
 	a.ExpectError("not_member")
 	metPublish(t, c, "lobby", `"SECRET-THREE"`)
 	a.SendRaw(1, []byte(`"SECRET-FOUR`+strings.Repeat("x", 2000)+`"`))
-	a.ExpectClose(1009)
+	a.ExpectClose(1009, "message over max_message_size")
 
 	wants := []*regexp.Regexp{
 		regexp.MustCompile(`"level":"debug".*"msg":"connected".*"client":"` + a.ID + `".*"remote_addr":"127.0.0.1:\d+".*"room":"lobby"`),
