@@ -63,10 +63,18 @@ func (r *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	var noRoom error // at `protocol raw`, so that its line is named
 	for d.NextBlock(0) {
+		opt := d.Val()
 		if err := r.unmarshalOption(d); err != nil {
 			return err
 		}
+		if opt == "protocol" && r.Protocol == "raw" {
+			noRoom = d.Err("protocol raw needs a room")
+		}
+	}
+	if r.Protocol == "raw" && r.Room == "" {
+		return noRoom
 	}
 	return nil
 }
@@ -90,7 +98,12 @@ func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 			return d.ArgErr()
 		}
 	case "max_message_size":
-		return oneSize(d, &r.MaxMessageSize)
+		if err := oneSize(d, &r.MaxMessageSize); err != nil {
+			return err
+		}
+		if r.MaxMessageSize < 128 {
+			return d.Errf("max_message_size: %q is too small: at least 128 B", d.Val())
+		}
 	case "max_rooms":
 		return oneInt(d, &r.MaxRooms, 1)
 	case "max_members":
