@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddyrooms/caddyrooms/internal/wsframe"
 )
 
 // discardConn is a net.Conn that accepts every write at once.
@@ -133,5 +135,5 @@ func BenchmarkClientPublish(b *testing.B) {
 
 // benchClientFrame is payload as one masked text frame from a client.
 func benchClientFrame(payload []byte) []byte {
-	return clientFrame(wsFrame{fin: true, op: opText, payload: payload, key: testKey})
+	return wsframe.Frame{Fin: true, Op: opText, Payload: payload, Key: testKey}.Encode()
 }

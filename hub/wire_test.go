@@ -28,6 +28,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caddyrooms/caddyrooms/hub"
+	"github.com/caddyrooms/caddyrooms/internal/wsframe"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
 
@@ -53,29 +54,7 @@ var wireMaskKey = [4]byte{0x9a, 0x3c, 0x5e, 0x71}
 // wireEncode encodes one client frame: b0 is the FIN, RSV and opcode byte
 // as sent; the payload is masked with wireMaskKey unless masked is false.
 func wireEncode(b0 byte, payload []byte, masked bool) []byte {
-	b := []byte{b0}
-	var maskBit byte
-	if masked {
-		maskBit = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, maskBit|byte(n))
-	case n <= 0xFFFF:
-		b = append(b, maskBit|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, maskBit|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	if !masked {
-		return append(b, payload...)
-	}
-	b = append(b, wireMaskKey[:]...)
-	for i, c := range payload {
-		b = append(b, c^wireMaskKey[i&3])
-	}
-	return b
+	return wsframe.FromByte0(b0, payload, wireMaskKey, masked).Encode()
 }
 
 // wireFrame is a masked client frame.
@@ -83,7 +62,7 @@ func wireFrame(b0 byte, payload string) []byte { return wireEncode(b0, []byte(pa
 
 // wireClosePayload is a close frame's payload: code and reason.
 func wireClosePayload(code int, reason string) string {
-	return string(binary.BigEndian.AppendUint16(nil, uint16(code))) + reason
+	return string(wsframe.ClosePayload(uint16(code), reason))
 }
 
 // wireConcat joins frames into one write.
