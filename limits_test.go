@@ -206,6 +206,7 @@ func TestE2EPingAndPongTimeout(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("the mute client was closed after %s", took)
 	}
+	mute.ExpectClose(hub.ClosePolicy, "pong timeout")
 	if len(pings) < 1 {
 		t.Fatalf("the watcher saw %d pings", len(pings))
 	}
