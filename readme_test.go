@@ -232,3 +232,35 @@ func readmeGet(t *testing.T, url string) string {
 	_, _ = io.Copy(&b, resp.Body)
 	return b.String()
 }
+
+// TestDashboardMetrics: every metric the Grafana dashboard queries is one
+// the README documents (and metrics_test.go checks Caddy serves).
+func TestDashboardMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testcaddy.RepoRoot(), "examples", "grafana", "caddyrooms.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	text, n := readme(t), 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range regexp.MustCompile(`caddy_rooms_\w+`).FindAllString(tg.Expr, -1) {
+				n++
+				if !strings.Contains(text, "`"+strings.TrimSuffix(name, "_bucket")+"`") {
+					t.Errorf("panel %q queries %s, which README.md does not document", p.Title, name)
+				}
+			}
+		}
+	}
+	if len(d.Panels) < 6 || n < len(d.Panels) {
+		t.Fatalf("%d panels querying %d metrics, want at least 6 panels with a query each", len(d.Panels), n)
+	}
+}
