@@ -265,3 +265,28 @@ func TestDashboardMetrics(t *testing.T) {
 		t.Fatalf("%d panels querying %d metrics, want at least 6 panels with a query each", len(d.Panels), n)
 	}
 }
+
+// TestReadmeLinks: every #anchor link in the README names a heading (as
+// GitHub makes anchors: lower case, punctuation dropped, spaces to dashes),
+// and every linked file exists.
+func TestReadmeLinks(t *testing.T) {
+	text := readme(t)
+	anchors := map[string]bool{}
+	drop := regexp.MustCompile("[^a-z0-9 _-]")
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.*)$`).FindAllStringSubmatch(text, -1) {
+		anchors[strings.ReplaceAll(drop.ReplaceAllString(strings.ToLower(m[1]), ""), " ", "-")] = true
+	}
+	for _, m := range regexp.MustCompile(`\]\(([^)\s]+)\)`).FindAllStringSubmatch(text, -1) {
+		target := m[1]
+		switch {
+		case strings.HasPrefix(target, "#"):
+			if !anchors[target[1:]] {
+				t.Errorf("link %s names no heading", target)
+			}
+		case !strings.Contains(target, "://"):
+			if _, err := os.Stat(filepath.Join(testcaddy.RepoRoot(), target)); err != nil {
+				t.Errorf("link %s: %v", target, err)
+			}
+		}
+	}
+}
