@@ -435,5 +435,5 @@ func TestAdminSurvivesReload(t *testing.T) {
 	}
 	p.alice.Expect("message")
 	admExpect(t, c, "DELETE", "/rooms/lounge/clients/"+p.carol.ID, "", 204, "")
-	p.carol.ExpectClose(1008)
+	p.carol.ExpectClose(4000) // hub.CloseKicked
 }
