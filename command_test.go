@@ -141,6 +141,9 @@ func TestCommandListAndShow(t *testing.T) {
 	if out := cmdRooms(t, "", "list", addr, "--hub", "other").ok(t); out != "no rooms\n" {
 		t.Errorf("list --hub other: %q", out)
 	}
+	if out := cmdRooms(t, "", "list", addr, "--prefix", "game-").ok(t); out != "no rooms\n" {
+		t.Errorf("list --prefix game-: %q", out)
+	}
 	// names that HTTP would resolve as path steps
 	dots := admJoinFree(t, c, "..")
 	if out := cmdRooms(t, "", "show", "..", addr).ok(t); !strings.Contains(out, "room ..: 1 members") || !strings.Contains(out, dots.ID) {
