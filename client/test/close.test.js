@@ -79,11 +79,12 @@ describe('the client follows the server close codes', () => {
     const { client } = await rc.connected;
     await rc.join('come-back');
     const next = d.next();
+    const mark = rec.mark();
     assert.equal((await kick('come-back', client, '?reconnect=true')).status, 204);
     assert.deepEqual(await next, { code: 1008, reason: 'disconnected by the operator', willRetry: true });
     const w = await rec.waitFor('welcome', (x) => x.reconnected);
     assert.notEqual(w.client, client);
-    await rec.waitFor('joined', (j) => j.room === 'come-back' && j.id !== undefined, { since: rec.events.length - 1 });
+    await rec.waitFor('joined', (j) => j.room === 'come-back' && j.id !== undefined, { since: mark }); // the rejoin
   });
 
   test('a route room refused for good (4003) is not retried', async () => {
