@@ -230,7 +230,7 @@ func TestAuthPathRoomObeysAllowJoin(t *testing.T) {
 	bob := wstest.Dial(t, c.URL("ws")+"/room/user:alice:inbox", basicAuth("bob", "bob-secret"))
 	bob.Expect("welcome")
 	bob.ExpectError(hub.CodeForbidden)
-	bob.ExpectClose(hub.ClosePolicy, "cannot join "+"user:alice:inbox")
+	bob.ExpectClose(hub.CloseForbidden, "cannot join "+"user:alice:inbox")
 	alice.ExpectSilence(300 * time.Millisecond) // no presence about bob
 }
 
@@ -436,7 +436,7 @@ http://127.0.0.1:{PORT} {
 		no := wstest.Dial(t, ws+"/room/no-path", nil)
 		no.Expect("welcome")
 		no.ExpectError(hub.CodeForbidden)
-		no.ExpectClose(hub.ClosePolicy, "cannot join "+"no-path")
+		no.ExpectClose(hub.CloseForbidden, "cannot join "+"no-path")
 	})
 	t.Run("caching", func(t *testing.T) {
 		for i := 0; i < 2; i++ { // two connections, the same user and cookie

@@ -20,7 +20,7 @@ func historyCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "history <room> [--since <seq>] [--limit <n>]",
 		Short: "Shows a room's epoch, seq and kept messages, oldest first",
-		Args:  cobra.ExactArgs(1),
+		Args:  argsWithUsage(1, 1),
 		RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsHistory),
 	}
 	c.Flags().Uint64("since", 0, "Only messages after this seq")

@@ -127,7 +127,8 @@ func TestCommandListAndShow(t *testing.T) {
 	}
 	for i, who := range []*wstest.Client{p.alice, p.bob} {
 		row := rows[2+i]
-		if len(row) != 5 || row[0] != who.ID || row[1] != []string{"alice", "bob"}[i] || !strings.HasPrefix(row[2], "127.0.0.1:") {
+		// JOINED is local time with its zone: date, time, zone
+		if len(row) != 6 || row[0] != who.ID || row[1] != []string{"alice", "bob"}[i] || !strings.HasPrefix(row[2], "127.0.0.1:") || row[5] != time.Now().Format("MST") {
 			t.Errorf("show lobby, client %d: %v", i, row)
 		}
 	}
@@ -145,10 +146,13 @@ func TestCommandListAndShow(t *testing.T) {
 	}
 
 	cmdRooms(t, "", "show", "nope", addr).fails(t, `no room \"nope\" (HTTP 404)`)
-	cmdRooms(t, "", "show", addr).fails(t, "accepts 1 arg")
+	cmdRooms(t, "", "show", addr).fails(t, "usage: caddy rooms show <room>")
 	cmdRooms(t, "", "list", addr, "--hub", "nohub").fails(t, `no hub \"nohub\"`)
-	if got := cmdTable(cmdRooms(t, "", "list", addr, "--hub", "other").ok(t)); fmt.Sprint(got) != "[[ROOM MEMBERS]]" {
-		t.Errorf("list --hub other: %v", got)
+	if out := cmdRooms(t, "", "list", addr, "--hub", "other").ok(t); out != "no rooms\n" {
+		t.Errorf("list --hub other: %q", out)
+	}
+	if out := cmdRooms(t, "", "list", addr, "--prefix", "game-").ok(t); out != "no rooms\n" {
+		t.Errorf("list --prefix game-: %q", out)
 	}
 	// names that HTTP would resolve as path steps
 	dots := admJoinFree(t, c, "..")
@@ -196,19 +200,22 @@ func TestCommandPublishKickEmpty(t *testing.T) {
 
 	cmdRooms(t, "", "publish", addr, "lobby", "not json").fails(t, "must be JSON")
 	cmdRooms(t, "", "publish", addr, "nope", "1").fails(t, `no room \"nope\"`)
-	cmdRooms(t, "", "publish", addr).fails(t, "accepts between 1 and 2 arg")
+	cmdRooms(t, "", "publish", addr).fails(t, "usage: caddy rooms publish <room> [<json>|-]")
 
 	// kick
 	out = cmdRooms(t, "", "kick", addr, "lobby", p.bob.ID).ok(t)
 	if out != "disconnected "+p.bob.ID+" from lobby\n" {
 		t.Errorf("kick: %q", out)
 	}
-	p.bob.ExpectClose(hub.ClosePolicy, "disconnected by the operator")
+	p.bob.ExpectClose(hub.CloseKicked, "disconnected by the operator")
 	cmdRooms(t, "", "kick", addr, "lobby", p.bob.ID).fails(t, "no client")
-	if out := cmdRooms(t, "", "kick", addr, "--json", "a/b", p.dave.ID).ok(t); out != "" {
+	if out := cmdRooms(t, "", "kick", addr, "--json", "--reconnect", "a/b", p.dave.ID).ok(t); out != "" {
 		t.Errorf("kick --json printed %q", out)
 	}
-	p.dave.ExpectClose(hub.ClosePolicy, "disconnected by the operator")
+	p.dave.ExpectClose(hub.ClosePolicy, "disconnected by the operator") // --reconnect: a plain disconnect
+	cmdRooms(t, "", "kick", addr).fails(t, "usage: caddy rooms kick <room> <client> [--reconnect]")
+	cmdRooms(t, "", "kick", addr, "lobby").fails(t, "usage: caddy rooms kick")
+	cmdRooms(t, "", "list", addr, "extra").fails(t, "usage: caddy rooms list")
 
 	// empty
 	if out := cmdRooms(t, "", "empty", addr, "lobby").ok(t); out != "emptied lobby\n" {

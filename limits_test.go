@@ -90,8 +90,8 @@ func TestE2ERateLimitAndFlood(t *testing.T) {
 		_, b, err := a.Read(wstest.Timeout)
 		if err != nil {
 			ce, ok := err.(*websocket.CloseError)
-			if !ok || ce.Code != websocket.ClosePolicyViolation || ce.Text != "too many errors" {
-				t.Fatalf("flood ended with %v, want close 1008 too many errors", err)
+			if !ok || ce.Code != 4008 || ce.Text != "too many errors" {
+				t.Fatalf("flood ended with %v, want close 4008 too many errors", err)
 			}
 			break
 		}

@@ -119,7 +119,7 @@ func BenchmarkJoinLeave(b *testing.B) {
 }
 
 // BenchmarkClientPublish is a member publishing into a room of 100, the
-// whole way its frame goes: the masked client frame decoded (wsread), the
+// whole way its frame goes: the masked client frame decoded (wsdecode), the
 // rate limit checked, the JSON parsed and dispatched, the message fanned
 // out and the ack queued, the writes included; with history on and off.
 func BenchmarkClientPublish(b *testing.B) {
