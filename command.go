@@ -26,8 +26,7 @@ func init() {
 		Short: "Lists and manages the rooms of a running Caddy",
 		Long: `
 Talks to the admin API of a running Caddy (admin.api.rooms) to list rooms,
-show a room's clients and its recent messages, publish a message into a room, disconnect a client
-and empty a room.
+show a room's clients and recent messages, publish, disconnect, empty a room.
 
   caddy rooms list [--prefix <p>] [--after <room>] [--limit <n>]
   caddy rooms show <room>
