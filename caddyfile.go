@@ -42,6 +42,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		ping_interval     <duration>
 //		pong_timeout      <duration>
 //		presence          on|off
+//		presence_list     <n>
+//		presence_interval <duration>
 //		max_errors        <n>
 //		allow_join        <pattern...>
 //		allow_publish     <pattern...>
@@ -107,6 +109,10 @@ func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 		return oneDuration(d, &r.PingInterval)
 	case "pong_timeout":
 		return oneDuration(d, &r.PongTimeout)
+	case "presence_list":
+		return oneInt(d, &r.PresenceList, 1)
+	case "presence_interval":
+		return oneDuration(d, &r.PresenceInterval)
 	case "allow_join":
 		return patterns(d, &r.AllowJoin)
 	case "allow_publish":

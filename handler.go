@@ -94,6 +94,16 @@ type Handler struct {
 	// Presence turns presence events on or off. Default: on.
 	Presence *bool `json:"presence,omitempty"`
 
+	// PresenceList is the largest room whose members `joined` lists (as
+	// `clients`) and that sends a `presence` frame per join and leave; a
+	// larger room sends its counts in `joined` and batches its joins and
+	// leaves in `presence_diff` frames. Default: 100.
+	PresenceList int `json:"presence_list,omitempty"`
+
+	// PresenceInterval is the shortest time between two `presence_diff`
+	// frames of a room larger than PresenceList. Default: 1s.
+	PresenceInterval caddy.Duration `json:"presence_interval,omitempty"`
+
 	// MaxErrors is how many refused frames in a row close a connection
 	// with code 1008 ("too many errors"); -1 never closes. Default: 20.
 	MaxErrors int `json:"max_errors,omitempty"`
@@ -191,6 +201,7 @@ func (h *Handler) hubConfig() (*hub.Config, error) {
 		NoPresence:     h.Presence != nil && !*h.Presence,
 		MaxErrors:      h.MaxErrors,
 	}
+	cfg.PresenceList, cfg.PresenceInterval = h.PresenceList, time.Duration(h.PresenceInterval)
 	auth, err := newRoomAuth(h, h.logger)
 	if err != nil {
 		return nil, err
@@ -223,7 +234,9 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("rooms: protocol raw needs a room")
 	case h.MaxMessageSize < 0 || h.MaxRooms < 0 || h.MaxMembers < 0 || h.SendQueue < 0 || h.RateLimit < 0 || h.RateBurst < 0:
 		return fmt.Errorf("rooms: limits must not be negative")
-	case h.WriteTimeout < 0 || h.PingInterval < 0 || h.PongTimeout < 0:
+	case h.PresenceList < 0:
+		return fmt.Errorf("rooms: presence_list must not be negative")
+	case h.WriteTimeout < 0 || h.PingInterval < 0 || h.PongTimeout < 0 || h.PresenceInterval < 0:
 		return fmt.Errorf("rooms: durations must not be negative")
 	case h.MaxMessageSize > 0 && h.MaxMessageSize < 128:
 		return fmt.Errorf("rooms: max_message_size %s is too small: at least 128 B", humanize.IBytes(uint64(h.MaxMessageSize)))
