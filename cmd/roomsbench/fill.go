@@ -31,7 +31,7 @@ func runFill(ctx context.Context, cfg *config) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	clientBefore, busyBefore, start := selfCPUSeconds(), machineBusy(), time.Now()
 	clients, cs := connectAll(ctx, cfg, &connected, func(cl *client) error {
 		if cfg.reader == "gorilla" {
 			go s.readLoop(cfg, cl)
@@ -50,6 +50,7 @@ func runFill(ctx context.Context, cfg *config) (*result, error) {
 	}
 	prog.setPhase("settle")
 	last := waitQuiet(ctx, s, joined, cfg.warmup)
+	clientCPU, busy, wall := selfCPUSeconds()-clientBefore, machineBusy()-busyBefore, time.Since(start).Seconds()
 	prog.stop()
 
 	res := newResult(cfg, "fill")
@@ -67,7 +68,16 @@ func runFill(ctx context.Context, cfg *config) (*result, error) {
 		}
 		res.fillUsage(before, after)
 	}
+	res.ClientCPUShare = clientCPU / wall
+	// with no -pid, the server's CPU counts as the others'
+	res.OtherCPUShare = max(busy-clientCPU-res.ServerCPUSeconds, 0) / wall
 	return res, nil
+}
+
+// machineBusy is machineBusySeconds, 0 when /proc/stat cannot be read.
+func machineBusy() float64 {
+	b, _ := machineBusySeconds()
+	return b
 }
 
 // waitQuiet waits until no frame without a payload has arrived for quiet,

@@ -145,6 +145,7 @@ func (r *result) print(w io.Writer) {
 		if r.ServerProcesses > 0 {
 			fmt.Fprintf(w, "  server: %.2f CPU s, RSS %s\n", r.ServerCPUSeconds, mib(r.ServerRSSBytes))
 		}
+		fmt.Fprintf(w, "  client CPU: %.0f%% of one core; other processes: %.2f cores\n", 100*r.ClientCPUShare, r.OtherCPUShare)
 	case "idle":
 		fmt.Fprintf(w, "  server RSS %s -> %s: %.0f bytes per connection\n",
 			mib(r.ServerRSSBeforeBytes), mib(r.ServerRSSBytes), r.RSSPerConnBytes)
