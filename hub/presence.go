@@ -39,15 +39,6 @@ type Counts struct {
 	Users   int `json:"users"`
 }
 
-// userKey is whom a member counts as: its identity, or its connection when
-// it has none. The prefixes keep the two kinds apart.
-func (m Member) userKey() string {
-	if m.User == "" {
-		return "c:" + m.Client
-	}
-	return "u:" + m.User
-}
-
 // NewPresence returns the in-memory Presence, the hub's default.
 func NewPresence() Presence {
 	p := &memoryPresence{}
@@ -68,11 +59,25 @@ type presenceShard struct {
 }
 
 // roomPresence is one room: its members sorted by connection id (for
-// pages), each one's identity, and each user's connection count.
+// pages), each one's identity, each user's connection count, and how many
+// have no identity (each one a user of its own).
 type roomPresence struct {
 	ids   []string          // sorted
 	user  map[string]string // connection id -> identity
-	users map[string]int    // userKey -> connections
+	users map[string]int    // identity -> connections
+	anon  int
+}
+
+// addUser counts one more connection of user (delta 1) or one less (-1).
+func (rp *roomPresence) addUser(user string, delta int) {
+	switch {
+	case user == "":
+		rp.anon += delta
+	case rp.users[user]+delta <= 0:
+		delete(rp.users, user)
+	default:
+		rp.users[user] += delta
+	}
 }
 
 func (p *memoryPresence) shard(room string) *presenceShard {
@@ -92,7 +97,7 @@ func (rp *roomPresence) counts() Counts {
 	if rp == nil {
 		return Counts{}
 	}
-	return Counts{Members: len(rp.ids), Users: len(rp.users)}
+	return Counts{Members: len(rp.ids), Users: len(rp.users) + rp.anon}
 }
 
 func (p *memoryPresence) Add(room string, m Member) Counts {
@@ -108,7 +113,7 @@ func (p *memoryPresence) Add(room string, m Member) Counts {
 	if !found {
 		rp.ids = slices.Insert(rp.ids, i, m.Client)
 		rp.user[m.Client] = m.User
-		rp.users[m.userKey()]++
+		rp.addUser(m.User, 1)
 	}
 	return rp.counts()
 }
@@ -122,14 +127,9 @@ func (p *memoryPresence) Remove(room string, m Member) Counts {
 		return Counts{}
 	}
 	if i, found := slices.BinarySearch(rp.ids, m.Client); found {
-		m.User = rp.user[m.Client]
+		rp.addUser(rp.user[m.Client], -1)
 		rp.ids = slices.Delete(rp.ids, i, i+1)
 		delete(rp.user, m.Client)
-		if k := m.userKey(); rp.users[k] <= 1 {
-			delete(rp.users, k)
-		} else {
-			rp.users[k]--
-		}
 	}
 	if len(rp.ids) == 0 {
 		delete(s.rooms, room)

@@ -163,13 +163,26 @@ func appendMembers(b []byte, ms []Member) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = jsonString(append(b, `{"client":`...), m.Client)
+		b = plainString(append(b, `{"client":`...), m.Client)
 		if m.User != "" {
-			b = jsonString(append(b, `,"user":`...), m.User)
+			b = plainString(append(b, `,"user":`...), m.User)
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// plainString is jsonString without its cost for the common case, printable
+// ASCII that needs no escape (connection ids always are).
+func plainString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return jsonString(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // membersFrame answers a `members` request with one page; next, when set,
