@@ -351,6 +351,16 @@ func TestE2EPresenceMultiTabUsers(t *testing.T) {
 			t.Fatalf("clients %v: want ann's 3 connections among 6", list)
 		}
 	}
+	resp, err := testcaddy.Get(c.AdminURL() + "/rooms/tabs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var room struct{ Members, Users int }
+	err = json.NewDecoder(resp.Body).Decode(&room)
+	resp.Body.Close()
+	if err != nil || room.Members != 6 || room.Users != 4 {
+		t.Fatalf("admin API: %+v %v, want 6 members, 4 users", room, err)
+	}
 
 	t.Log("in a big room, presence_diff and members pages count users")
 	url := c.URL("ws") + "/small/crowd"
