@@ -42,7 +42,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 	if cn.Room != "" {
 		if err := h.join(c, cn.Room, ""); err != nil {
 			c.sendError(err, "")
-			c.Close(ClosePolicy, "cannot join "+cn.Room)
+			c.Close(refusedRoomCloseCode(err), "cannot join "+cn.Room)
 			c.logAt(zap.WarnLevel, "refused the route's room", zap.String("room", cn.Room), zap.Error(err))
 			h.disconnect(c)
 			return err
