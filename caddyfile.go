@@ -44,6 +44,8 @@ func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //		pong_timeout      <duration>
 //		presence          on|off
 //		history           <n> [<ttl>] | off
+//		presence_list     <n>
+//		presence_interval <duration>
 //		max_errors        <n>
 //		allow_join        <pattern...>
 //		allow_publish     <pattern...>
@@ -131,6 +133,10 @@ func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 		return oneDuration(d, &h.PingInterval)
 	case "pong_timeout":
 		return oneDuration(d, &h.PongTimeout)
+	case "presence_list":
+		return oneInt(d, &h.PresenceList, 1)
+	case "presence_interval":
+		return oneDuration(d, &h.PresenceInterval)
 	case "allow_join":
 		return patterns(d, &h.AllowJoin)
 	case "allow_publish":

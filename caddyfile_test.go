@@ -83,6 +83,8 @@ func TestCaddyfileOptions(t *testing.T) {
 		{"history 20", `"history_size":20`},
 		{"history 20 90s", `"history_ttl":90000000000`},
 		{"history off", `"history_size":-1`},
+		{"presence_list 500", `"presence_list":500`},
+		{"presence_interval 250ms", `"presence_interval":250000000`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.option, func(t *testing.T) {
@@ -122,6 +124,8 @@ func TestValidateBadCaddyfile(t *testing.T) {
 		{"history 0", `history: "0" is not off nor a whole number`, ""},
 		{"history 10 later", `history: "later" is not a positive duration`, ""},
 		{"history", "wrong argument count", ""},
+		{"presence_list 0", `"0" is not a whole number of at least 1`, ""},
+		{"presence_interval never", `"never" is not a positive duration`, ""},
 		{"origins", "wrong argument count", ""},
 		{"room a b", "wrong argument count", ""},
 		{"colour blue", `unrecognized rooms option "colour"`, ""},

@@ -38,6 +38,8 @@ func (h *Handler) checkOptions() (opt string, err error) {
 		{"pong_timeout", h.PongTimeout < 0, "pong_timeout must not be negative"},
 		{"history", h.HistorySize < -1, fmt.Sprintf("history_size %d: at least 0, or -1 for off", h.HistorySize)},
 		{"history", h.HistoryTTL < 0, "history_ttl must not be negative"},
+		{"presence_list", h.PresenceList < 0, "presence_list must not be negative"},
+		{"presence_interval", h.PresenceInterval < 0, "presence_interval must not be negative"},
 	} {
 		if c.bad {
 			return c.opt, fmt.Errorf("rooms: %s", c.msg)
@@ -75,6 +77,7 @@ func (h *Handler) hubConfig() *hub.Config {
 		HistorySize:    h.HistorySize,
 		HistoryTTL:     time.Duration(h.HistoryTTL),
 	}
+	cfg.PresenceList, cfg.PresenceInterval = h.PresenceList, time.Duration(h.PresenceInterval)
 	if h.Protocol == "raw" {
 		cfg.Protocol = hub.Raw
 	}

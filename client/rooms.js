@@ -4,6 +4,8 @@
 // or pass a WebSocket constructor in the options). See README.md beside this
 // file for the API and the reconnect rules.
 
+import { Roster } from './roster.js';
+
 const DEFAULTS = {
   reconnect: true,
   minDelay: 500,
@@ -86,6 +88,7 @@ export class RoomsClient extends EventTarget {
      * room's epoch and the seq of the last message the application got.
      * A reconnect resumes every room from here. */
     this.positions = new Map();
+    this._rosters = new Map(); // room -> Roster, for the rooms this connection is in
 
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject, timer, type, room}
@@ -137,6 +140,29 @@ export class RoomsClient extends EventTarget {
   /** Leave a room. Resolves {room} on `left`. */
   leave(room) {
     return this._request({ type: 'leave', room });
+  }
+
+  /** One page of a room's members, sorted by connection id, after the
+   * connection id `after`, at most `limit` (server default 100, at most
+   * 1000). Resolves {room, members, users, clients, next}; pass `next` as
+   * `after` for the following page (absent on the last). */
+  members(room, { after, limit } = {}) {
+    const frame = { type: 'members', room };
+    if (after !== undefined) frame.after = after;
+    if (limit !== undefined) frame.limit = limit;
+    return this._request(frame);
+  }
+
+  /** What this client knows of who is in `room`: {room, members, users,
+   * complete, clients: [{client, user}], people: [{user, clients}]}, or
+   * undefined when it is not in the room. */
+  roster(room) {
+    return this._rosters.get(room)?.snapshot();
+  }
+
+  /** How many connections of `user` this client knows to be in `room`. */
+  connectionsOf(room, user) {
+    return this._rosters.get(room)?.connectionsOf(user) ?? 0;
   }
 
   /** Publish any JSON value to a room this client is in. Resolves {seq}.
@@ -230,6 +256,7 @@ export class RoomsClient extends EventTarget {
 
   _onClose(ev) {
     this._ws = null;
+    this._rosters.clear();
     const wasWelcomed = this._welcomed;
     this._welcomed = false;
     const willReconnect = this.options.reconnect && this.state !== 'closed' && !isFinalCloseCode(ev.code);
@@ -285,20 +312,40 @@ export class RoomsClient extends EventTarget {
       case 'welcome':
         this._onWelcome(f);
         break;
-      case 'joined':
+      case 'joined': {
+        const j = { room: f.room, members: f.members, users: f.users };
+        if (f.clients) j.clients = f.clients;
+        this._roster(f.room, true).joined(f);
         this._position(f, p);
         if (p) {
           if (p.track) this.rooms.add(f.room);
-          this._settle(f.id, null, { room: f.room, members: f.members });
+          this._settle(f.id, null, j);
         } else if (f.id === undefined) {
           // Joined by the route (the directive's `room`), not by a request.
           this.pathRooms.add(f.room);
         }
-        this._emit('joined', {
-          room: f.room, members: f.members, id: f.id, byPath: f.id === undefined, epoch: f.epoch, seq: f.seq,
-        });
+        this._emit('joined', { ...j, id: f.id, byPath: f.id === undefined, epoch: f.epoch, seq: f.seq });
+        this._emitRoster(f.room);
         break;
+      }
+      case 'members':
+        if (p) {
+          this._roster(f.room)?.page(f, p.after);
+          const page = { room: f.room, members: f.members, users: f.users, clients: f.clients };
+          if (f.next !== undefined) page.next = f.next;
+          this._settle(f.id, null, page);
+          this._emitRoster(f.room);
+        }
+        break;
+      case 'presence_diff': {
+        const changes = this._roster(f.room)?.diff(f, this.client) ?? [];
+        for (const c of changes) this._emit('presence', c);
+        this._emit('presencediff', { room: f.room, joins: f.joins, leaves: f.leaves, omitted: f.omitted, members: f.members, users: f.users });
+        this._emitRoster(f.room);
+        break;
+      }
       case 'left':
+        this._rosters.delete(f.room);
         this.rooms.delete(f.room);
         this.pathRooms.delete(f.room);
         this.positions.delete(f.room);
@@ -316,9 +363,11 @@ export class RoomsClient extends EventTarget {
         break;
       }
       case 'presence':
+        this._roster(f.room)?.presence(f);
         this._emit('presence', {
           room: f.room, event: f.event, client: f.client, user: f.user, members: f.members,
         });
+        this._emitRoster(f.room);
         break;
       case 'error':
         if (p) {
@@ -333,7 +382,18 @@ export class RoomsClient extends EventTarget {
     }
   }
 
+  _roster(room, create = false) {
+    if (create && !this._rosters.has(room)) this._rosters.set(room, new Roster(room));
+    return this._rosters.get(room);
+  }
+
+  _emitRoster(room) {
+    const r = this._rosters.get(room);
+    if (r) this._emit('roster', { room, members: r.members, users: r.users, complete: r.complete });
+  }
+
   _onWelcome(f) {
+    this._rosters.clear(); // a new connection: its joined frames say who is there
     this.client = f.client;
     this.user = f.user;
     this._welcomed = true;
@@ -395,7 +455,7 @@ export class RoomsClient extends EventTarget {
 
   _send(frame, { track = false } = {}) {
     return new Promise((resolve, reject) => {
-      const p = { resolve, reject, type: frame.type, room: frame.room, track, timer: null, frame, id: '' };
+      const p = { resolve, reject, type: frame.type, room: frame.room, after: frame.after, track, timer: null, frame, id: '' };
       const t = this.options.timeout;
       if (t > 0) {
         p.timer = setTimeout(() => {

@@ -97,10 +97,11 @@ func benchPublish(b *testing.B, n int, history bool, data []byte) {
 }
 
 // BenchmarkJoinLeave is join/leave churn: one connection joining and
-// leaving a room of 100 members, presence on.
+// leaving a room of 100 members, presence on: one event per join and leave
+// (presence_list above the room's size), and the list in `joined`.
 func BenchmarkJoinLeave(b *testing.B) {
 	h, clients := benchRoom(b, 100, true)
-	cfg := Config{SendQueue: 1 << 20}.WithDefaults()
+	cfg := Config{SendQueue: 1 << 20, PresenceList: 1000}.WithDefaults()
 	for _, c := range clients {
 		c.cfg = &cfg // presence on for the members, so churn costs what it does
 	}

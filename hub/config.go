@@ -28,6 +28,12 @@ const (
 	DefaultMaxErrors      = 20
 	DefaultHistorySize    = 100
 	DefaultHistoryTTL     = 5 * time.Minute
+	// DefaultPresenceList is the largest room whose members `joined`
+	// lists and that sends a `presence` frame per join and leave.
+	DefaultPresenceList = 100
+	// DefaultPresenceInterval is the shortest time between two
+	// `presence_diff` frames of a larger room.
+	DefaultPresenceInterval = time.Second
 )
 
 // Authorizer decides whether a connection may join or publish in a room.
@@ -62,6 +68,15 @@ type Config struct {
 	// and its epoch and seq after its last member leaves; with history off,
 	// MinKeyTTL.
 	HistoryTTL time.Duration
+
+	// PresenceList is the largest room whose members `joined` lists; such
+	// rooms send a `presence` frame per join and leave, larger ones
+	// batch them in `presence_diff` frames. A room follows the value of
+	// its latest joiner's route.
+	PresenceList int
+	// PresenceInterval is the shortest time between two presence_diff
+	// frames of a room.
+	PresenceInterval time.Duration
 }
 
 // historyLimits are the limits of a room this route's connection creates.
@@ -83,6 +98,8 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.MaxErrors, DefaultMaxErrors)
 	setDefault(&c.HistorySize, DefaultHistorySize)
 	setDefault(&c.HistoryTTL, DefaultHistoryTTL)
+	setDefault(&c.PresenceList, DefaultPresenceList)
+	setDefault(&c.PresenceInterval, DefaultPresenceInterval)
 	if c.RateLimit > 0 && c.RateBurst <= 0 {
 		c.RateBurst = max(1, int(c.RateLimit))
 	}

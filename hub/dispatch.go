@@ -165,6 +165,8 @@ func (r *reader) dispatch(in *inbound) error {
 		return h.joinWith(c, joinRequest{room: in.Room, id: in.ID, since: in.Since, last: in.Last})
 	case "leave":
 		return h.leave(c, in.Room, in.ID)
+	case "members":
+		return h.members(c, in.Room, in.ID, in.pageQuery)
 	case "publish":
 		if in.Room == "" {
 			return errMissingRoom

@@ -24,6 +24,7 @@ type Hub struct {
 	obs     Observer
 	log     *zap.Logger
 	store   Store
+	pres    Presence
 	closed  atomic.Bool
 	wg      sync.WaitGroup // connections being served
 	noPoll  bool
@@ -52,13 +53,18 @@ type Options struct {
 	// HistoryMaxBytes bounds the default store's history, all rooms
 	// together; 0 is DefaultHistoryMaxBytes.
 	HistoryMaxBytes int64
+	// Presence keeps who is in each room; nil is NewPresence(), in memory.
+	Presence Presence
 }
 
 // New returns an empty hub.
 func New(o Options) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll, store: o.Store}
+	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll, store: o.Store, pres: o.Presence}
 	if h.store == nil {
 		h.store = NewMemoryStore(o.HistoryMaxBytes)
+	}
+	if h.pres == nil {
+		h.pres = NewPresence()
 	}
 	if h.obs == nil {
 		h.obs = nopObserver{}

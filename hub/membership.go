@@ -29,7 +29,7 @@ func (h *Hub) joinWith(c *Client, req joinRequest) error {
 	defer c.roomsMu.Unlock()
 	if r, ok := c.rooms[name]; ok {
 		r.mu.Lock()
-		c.sendJSON(joinedFrame(r, len(r.members), id, resumeAnswer{}))
+		c.sendJSON(h.joinedLocked(r, c, h.pres.Counts(name), id, resumeAnswer{}))
 		r.mu.Unlock()
 		return nil
 	}
@@ -38,15 +38,16 @@ func (h *Hub) joinWith(c *Client, req joinRequest) error {
 	}
 	r := h.roomForJoin(name, c.cfg.historyLimits())
 	defer r.mu.Unlock()
-	n, err := r.addLocked(c, c.cfg.MaxMembers)
-	if err != nil {
+	if _, err := r.addLocked(c, c.cfg.MaxMembers); err != nil {
 		h.dropIfEmptyLocked(r)
 		return err
 	}
 	c.rooms[name] = r
 	h.obs.MembersChanged(1)
-	h.sendJoinedLocked(r, c, n, req)
-	r.broadcastLocked(presenceFrame(r, "join", c, n), c)
+	counts := h.pres.Add(name, c.member())
+	r.usePresenceConfigLocked(c.cfg)
+	h.sendJoinedLocked(r, c, counts, req)
+	r.announceLocked("join", c, counts)
 	return nil
 }
 
@@ -77,7 +78,7 @@ func (h *Hub) leaveRoom(c *Client, r *Room) bool {
 		return false
 	}
 	h.obs.MembersChanged(-1)
-	r.broadcastLocked(presenceFrame(r, "leave", c, len(r.members)), c)
+	r.announceLocked("leave", c, h.pres.Remove(r.name, c.member()))
 	h.dropIfEmptyLocked(r)
 	return true
 }
@@ -135,6 +136,9 @@ func (h *Hub) Empty(name string) bool {
 	members := r.members
 	r.members, r.index = nil, make(map[*Client]int)
 	h.obs.MembersChanged(-len(members))
+	for _, m := range members {
+		h.pres.Remove(name, m.c.member())
+	}
 	h.dropIfEmptyLocked(r)
 	r.mu.Unlock()
 	for _, m := range members {

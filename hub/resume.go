@@ -38,7 +38,7 @@ type resumeAnswer struct {
 
 // sendJoinedLocked queues `joined` for c and then the messages its request
 // asks for. The caller holds r.mu. A raw client gets nothing.
-func (h *Hub) sendJoinedLocked(r *Room, c *Client, members int, req joinRequest) {
+func (h *Hub) sendJoinedLocked(r *Room, c *Client, counts Counts, req joinRequest) {
 	if c.cfg.Protocol != JSON {
 		return
 	}
@@ -52,7 +52,7 @@ func (h *Hub) sendJoinedLocked(r *Room, c *Client, members int, req joinRequest)
 		n := uint64(min(req.last, MaxLast))
 		replay, _, _ = r.log.Since(r.seq-min(n, r.seq), 0)
 	}
-	c.send(joinedFrame(r, members, req.id, res))
+	c.send(h.joinedLocked(r, c, counts, req.id, res))
 	for _, e := range replay {
 		if e.Frame != nil {
 			c.send(replayed(e.Frame))
