@@ -48,7 +48,10 @@ type Client struct {
 	pinger    *time.Timer   // the keepalive timer; nil when pings are off
 	nextPing  time.Duration // monotonic; touched by the timer alone
 	lastHeard atomic.Int64  // monotonic nanoseconds of the last bytes read
-	polled    *polled       // the poller's record, when it reads the connection
+	// incompleteSince is when the peer started the frame or fragmented
+	// message it has not finished (monotonic nanoseconds); 0 when none.
+	incompleteSince atomic.Int64
+	polled          *polled // the poller's record, when it reads the connection
 }
 
 func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Client {

@@ -885,8 +885,7 @@ func TestWireHubClose(t *testing.T) {
 // 9. 200 members of one room all get one member's 50 messages, in order.
 func TestWireManyClients(t *testing.T) {
 	eachReadMode(t, func(t *testing.T, o readMode) {
-		// room for the presence frames the first members get before they read
-		s := newServer(t, hub.Config{SendQueue: 1024}, o)
+		s := newServer(t, hub.Config{}, o)
 		const clients, messages = 200, 50
 		cs := make([]*wstest.Client, clients)
 		for i := range cs {
