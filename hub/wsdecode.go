@@ -132,9 +132,9 @@ func (r *frameReader) keep(rest []byte, fromPartial bool, need int) {
 	case fromPartial:
 		r.partial = r.partial[:copy(r.partial, rest)]
 	default:
-		size := max(len(rest)*2, 256)
+		size := max(len(rest), 256)
 		if need > 0 {
-			size = min(size, need)
+			size = max(min(size, need), len(rest))
 		}
 		r.partial = append(make([]byte, 0, size), rest...)
 	}
