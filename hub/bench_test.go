@@ -22,7 +22,7 @@ func (d *discardConn) SetReadDeadline(time.Time) error  { return nil }
 
 // benchRoom makes a hub with one room of n members on discarding
 // connections.
-func benchRoom(b *testing.B, n int) (*Hub, []*Client) {
+func benchRoom(b testing.TB, n int) (*Hub, []*Client) {
 	h := New(Options{})
 	cfg := Config{SendQueue: 1 << 20, MaxMembers: 0, NoPresence: true}.WithDefaults()
 	clients := make([]*Client, n)
@@ -113,4 +113,43 @@ func BenchmarkClientPublish(b *testing.B) {
 	}
 	waitWritten(clients)
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkClientBurst is one member's read of 64 KiB of publishes (about
+// 450 frames) handled at once, into a room of 50, with and without the
+// reader's turns (turnMessages): deliveries/s, and queue-B, the largest
+// queue of a member right after the read (the mean over the reads), which
+// is what a burst alone can make a client's queue look like.
+func BenchmarkClientBurst(b *testing.B) {
+	frame := clientFrame(wsFrame{fin: true, op: opText, key: testKey,
+		payload: []byte(`{"type":"publish","room":"room","data":{"text":"a hundred bytes of payload, more or less, in a chat"}}`)})
+	burst := make([]byte, 0, 64<<10)
+	for len(burst)+len(frame) <= cap(burst) {
+		burst = append(burst, frame...)
+	}
+	frames := len(burst) / len(frame)
+	for _, turn := range []int{0, 32} {
+		b.Run(fmt.Sprintf("turn=%d", turn), func(b *testing.B) {
+			defer func(old int) { turnMessages = old }(turnMessages)
+			turnMessages = turn
+			_, clients := benchRoom(b, 50)
+			r := newReader(clients[0])
+			buf := make([]byte, len(burst))
+			total := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(buf, burst)
+				r.consume(buf)
+				peak := 0
+				for _, c := range clients[1:] {
+					peak = max(peak, c.QueuedBytes())
+				}
+				total += peak
+				waitWritten(clients)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*frames*50)/b.Elapsed().Seconds(), "deliveries/s")
+			b.ReportMetric(float64(total)/float64(b.N), "queue-B")
+		})
+	}
 }
