@@ -1,17 +1,13 @@
 package caddyrooms
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/dustin/go-humanize"
 	"go.uber.org/zap"
 
 	"github.com/caddyrooms/caddyrooms/hub"
@@ -190,38 +186,14 @@ func showRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) 
 	return adminJSON(w, http.StatusOK, d)
 }
 
-// publishResult is the answer to POST /rooms/{room}/messages.
-type publishResult struct {
-	Seq       uint64 `json:"seq"`
-	Delivered int    `json:"delivered"`
-}
-
 func publishToRoom(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs) error {
-	if e == nil {
-		return errNoRoom(a)
-	}
-	limit := e.maxMessageSize()
-	if r.ContentLength > limit {
-		return errTooLarge(limit)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	res, err := publishFromServer(e, r, serverPublish{room: a.room})
 	if err != nil {
-		return adminError(http.StatusBadRequest, "reading the body: %v", err)
-	}
-	if int64(len(body)) > limit {
-		return errTooLarge(limit)
-	}
-	var data bytes.Buffer
-	if err := json.Compact(&data, body); err != nil || data.Len() == 0 {
-		return adminError(http.StatusBadRequest, "the body must be one JSON value, the message's data")
-	}
-	seq, delivered, ok := e.Publish(a.room, data.Bytes())
-	if !ok {
-		return adminError(http.StatusNotFound, "no room %q: it has no members, so the message would reach no one", a.room)
+		return caddy.APIError{HTTPStatus: publishStatus(err), Err: err}
 	}
 	adminLog().Info("published to a room", zap.String("hub", a.hub), zap.String("room", a.room),
-		zap.Uint64("seq", seq), zap.Int("delivered", delivered), zap.Int("bytes", data.Len()))
-	return adminJSON(w, http.StatusOK, publishResult{Seq: seq, Delivered: delivered})
+		zap.Uint64("seq", res.Seq), zap.Int("delivered", res.Delivered), zap.Int("bytes", res.bytes))
+	return adminJSON(w, http.StatusOK, res)
 }
 
 func kickClient(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
@@ -246,23 +218,16 @@ func errNoRoom(a adminArgs) error {
 	return adminError(http.StatusNotFound, "no room %q", a.room)
 }
 
-func errTooLarge(limit int64) error {
-	return adminError(http.StatusRequestEntityTooLarge, "the body is larger than %s, the hub's largest max_message_size", humanize.IBytes(uint64(limit)))
-}
-
 // adminError is an error answered as {"error": message} with status.
 func adminError(status int, format string, args ...any) error {
 	return caddy.APIError{HTTPStatus: status, Err: fmt.Errorf(format, args...)}
 }
 
+// adminJSON answers v as JSON with status.
 func adminJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	if err := writeJSON(w, status, v); err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n')) // the status is sent: a failed write cannot be answered
 	return nil
 }
 

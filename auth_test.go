@@ -560,7 +560,7 @@ func TestAuthCaddyfile(t *testing.T) {
 		{Authorize: &Authorize{URL: "ftp://x"}},
 		{Authorize: &Authorize{URL: "/relative"}},
 	} {
-		if _, err := bad.hubConfig(); err == nil {
+		if err := bad.Validate(); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
 	}

@@ -2,6 +2,7 @@ package caddyrooms
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -18,10 +19,10 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("rooms", httpcaddyfile.After, "forward_auth")
 }
 
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	var r Handler
-	err := r.UnmarshalCaddyfile(h.Dispenser)
-	return &r, err
+func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var h Handler
+	err := h.UnmarshalCaddyfile(helper.Dispenser)
+	return &h, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
@@ -58,70 +59,92 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // A room pattern's `*` matches any run of characters, `{user}` is the
 // connection's identity and `{client}` its id, e.g.
 // `allow_join user:{user}:* lobby`.
-func (r *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+//
+// Options that are wrong together, such as `protocol raw` with no `room`,
+// fail here too, at the line of the option named in the error.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
+	directive := d.Token()
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	lines := make(map[string]caddyfile.Token) // each option's first line
 	for d.NextBlock(0) {
-		if err := r.unmarshalOption(d); err != nil {
+		if _, seen := lines[d.Val()]; !seen {
+			lines[d.Val()] = d.Token()
+		}
+		if err := h.unmarshalOption(d); err != nil {
 			return err
 		}
+	}
+	if opt, err := h.checkOptions(); err != nil {
+		tok, ok := lines[opt]
+		if !ok {
+			tok = directive
+		}
+		return errAt(tok, err)
 	}
 	return nil
 }
 
-func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
+// errAt is err at tok's file and line, as the Dispenser's own errors are.
+func errAt(tok caddyfile.Token, err error) error {
+	d := caddyfile.NewDispenser([]caddyfile.Token{tok})
+	d.Next()
+	return d.WrapErr(err)
+}
+
+func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 	opt := d.Val()
 	switch opt {
 	case "room":
-		return oneString(d, &r.Room)
+		return oneString(d, &h.Room)
 	case "user":
-		return oneString(d, &r.User)
+		return oneString(d, &h.User)
 	case "hub":
-		return oneString(d, &r.Hub)
+		return oneString(d, &h.Hub)
 	case "protocol":
-		return oneOf(d, &r.Protocol, "json", "raw")
+		return oneOf(d, &h.Protocol, "json", "raw")
 	case "slow_client":
-		return oneOf(d, &r.SlowClient, "disconnect", "drop_oldest")
+		return oneOf(d, &h.SlowClient, "disconnect", "drop_oldest")
 	case "origins":
-		r.Origins = d.RemainingArgs()
-		if len(r.Origins) == 0 {
+		h.Origins = d.RemainingArgs()
+		if len(h.Origins) == 0 {
 			return d.ArgErr()
 		}
 	case "max_message_size":
-		return oneSize(d, &r.MaxMessageSize)
+		return oneSize(d, &h.MaxMessageSize)
 	case "max_rooms":
-		return oneInt(d, &r.MaxRooms, 1)
+		return oneInt(d, &h.MaxRooms, 1)
 	case "max_members":
-		return oneInt(d, &r.MaxMembers, 0)
+		return oneInt(d, &h.MaxMembers, 0)
 	case "send_queue":
-		return oneInt(d, &r.SendQueue, 1)
+		return oneInt(d, &h.SendQueue, 1)
 	case "max_errors":
-		return oneInt(d, &r.MaxErrors, -1)
+		return oneInt(d, &h.MaxErrors, -1)
 	case "rate_limit":
-		return r.unmarshalRate(d)
+		return h.unmarshalRate(d)
 	case "write_timeout":
-		return oneDuration(d, &r.WriteTimeout)
+		return oneDuration(d, &h.WriteTimeout)
 	case "ping_interval":
-		return oneDuration(d, &r.PingInterval)
+		return oneDuration(d, &h.PingInterval)
 	case "pong_timeout":
-		return oneDuration(d, &r.PongTimeout)
+		return oneDuration(d, &h.PongTimeout)
 	case "allow_join":
-		return patterns(d, &r.AllowJoin)
+		return patterns(d, &h.AllowJoin)
 	case "allow_publish":
-		return patterns(d, &r.AllowPublish)
+		return patterns(d, &h.AllowPublish)
 	case "read_only":
-		return patterns(d, &r.ReadOnly)
+		return patterns(d, &h.ReadOnly)
 	case "authorize":
-		return r.unmarshalAuthorize(d)
+		return h.unmarshalAuthorize(d)
 	case "presence":
 		var v string
 		if err := oneOf(d, &v, "on", "off"); err != nil {
 			return err
 		}
 		on := v == "on"
-		r.Presence = &on
+		h.Presence = &on
 	default:
 		return d.Errf("unrecognized rooms option %q", opt)
 	}
@@ -129,7 +152,7 @@ func (r *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 }
 
 // unmarshalRate reads `rate_limit <per_second> [<burst>]`.
-func (r *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
+func (h *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
 	args := d.RemainingArgs()
 	if len(args) < 1 || len(args) > 2 {
 		return d.ArgErr()
@@ -138,20 +161,20 @@ func (r *Handler) unmarshalRate(d *caddyfile.Dispenser) error {
 	if err != nil || v <= 0 {
 		return d.Errf("rate_limit: %q is not a positive number of frames per second", args[0])
 	}
-	r.RateLimit = v
+	h.RateLimit = v
 	if len(args) == 2 {
 		b, err := strconv.Atoi(args[1])
 		if err != nil || b < 1 {
 			return d.Errf("rate_limit: burst %q is not a positive whole number", args[1])
 		}
-		r.RateBurst = b
+		h.RateBurst = b
 	}
 	return nil
 }
 
 // unmarshalAuthorize reads `authorize <url> { timeout; cache; headers }`.
-func (r *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
-	if r.Authorize != nil {
+func (h *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
+	if h.Authorize != nil {
 		return d.Err("authorize: given twice")
 	}
 	a := new(Authorize)
@@ -161,6 +184,11 @@ func (r *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
 	a.URL = d.Val()
 	if d.NextArg() {
 		return d.ArgErr()
+	}
+	if !strings.Contains(a.URL, "{") { // placeholders are replaced when the config loads
+		if _, err := a.checked(); err != nil {
+			return d.WrapErr(err)
+		}
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch opt := d.Val(); opt {
@@ -181,7 +209,7 @@ func (r *Handler) unmarshalAuthorize(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized authorize option %q", opt)
 		}
 	}
-	r.Authorize = a
+	h.Authorize = a
 	return nil
 }
 

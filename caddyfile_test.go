@@ -98,30 +98,38 @@ func TestCaddyfileOptions(t *testing.T) {
 func TestValidateBadCaddyfile(t *testing.T) {
 	bin := testcaddy.Binary(t)
 	cases := []struct {
-		option string
-		reason string
+		option    string
+		reason    string
+		directive string // rooms unless set
 	}{
-		{"protocol xml", `"xml" is not one of [json raw]`},
-		{"slow_client wait", `"wait" is not one of [disconnect drop_oldest]`},
-		{"max_message_size huge", `"huge" is not a size`},
-		{"max_rooms 0", `"0" is not a whole number of at least 1`},
-		{"max_members -3", `"-3" is not a whole number of at least 0`},
-		{"send_queue lots", `"lots" is not a whole number`},
-		{"rate_limit fast", `"fast" is not a positive number`},
-		{"rate_limit 5 -1", `burst "-1" is not a positive whole number`},
-		{"ping_interval soon", `"soon" is not a positive duration`},
-		{"pong_timeout 0s", `"0s" is not a positive duration`},
-		{"presence maybe", `"maybe" is not one of [on off]`},
-		{"origins", "wrong argument count"},
-		{"room a b", "wrong argument count"},
-		{"colour blue", `unrecognized rooms option "colour"`},
-		{"protocol raw", "protocol raw needs a room"},
-		{"max_message_size 16", "too small"},
+		{"protocol xml", `"xml" is not one of [json raw]`, ""},
+		{"slow_client wait", `"wait" is not one of [disconnect drop_oldest]`, ""},
+		{"max_message_size huge", `"huge" is not a size`, ""},
+		{"max_rooms 0", `"0" is not a whole number of at least 1`, ""},
+		{"max_members -3", `"-3" is not a whole number of at least 0`, ""},
+		{"send_queue lots", `"lots" is not a whole number`, ""},
+		{"rate_limit fast", `"fast" is not a positive number`, ""},
+		{"rate_limit 5 -1", `burst "-1" is not a positive whole number`, ""},
+		{"ping_interval soon", `"soon" is not a positive duration`, ""},
+		{"pong_timeout 0s", `"0s" is not a positive duration`, ""},
+		{"presence maybe", `"maybe" is not one of [on off]`, ""},
+		{"origins", "wrong argument count", ""},
+		{"room a b", "wrong argument count", ""},
+		{"colour blue", `unrecognized rooms option "colour"`, ""},
+		{"protocol raw", "protocol raw needs a room", ""},
+		{"max_message_size 16", "too small", ""},
+		{"allow_join a{b", "unclosed {", ""},
+		{"authorize ftp://auth.example", "is not an http:// or https:// URL", ""},
+		{"hub chat", "a room is required", "rooms_publish"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.option, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "Caddyfile")
-			src := "{\n\tadmin off\n}\n:0 {\n\trooms {\n\t\t" + tc.option + "\n\t}\n}\n"
+			directive, line := "rooms", "Caddyfile:6" // where the option is
+			if tc.directive != "" {
+				directive, line = tc.directive, "Caddyfile:5" // the directive's own error
+			}
+			src := "{\n\tadmin off\n}\n:0 {\n\t" + directive + " {\n\t\t" + tc.option + "\n\t}\n}\n"
 			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -133,10 +141,8 @@ func TestValidateBadCaddyfile(t *testing.T) {
 			if !strings.Contains(out, tc.reason) {
 				t.Fatalf("output lacks %q:\n%s", tc.reason, out)
 			}
-			// parse errors name the file and line 6, where the option is
-			if !strings.Contains(tc.reason, "needs a room") && !strings.Contains(tc.reason, "too small") &&
-				!strings.Contains(out, "Caddyfile:6") {
-				t.Fatalf("output lacks the line Caddyfile:6:\n%s", out)
+			if !strings.Contains(out, line) {
+				t.Fatalf("output lacks the line %s:\n%s", line, out)
 			}
 		})
 	}

@@ -1,15 +1,11 @@
 package caddyrooms
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyevents"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
 
@@ -121,7 +117,7 @@ type Handler struct {
 	// AllowJoin allowed it. Default: no callback.
 	Authorize *Authorize `json:"authorize,omitempty"`
 
-	hub      *hubEntry
+	hubRef
 	auth     *roomAuth
 	cfg      *hub.Config
 	origins  map[string]bool
@@ -138,15 +134,23 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision builds the route's connection settings and takes its hub from
-// the pool, so that a reload keeps connections and rooms.
+// Provision checks the options, builds the route's connection settings
+// and authorizer, and takes its hub from the pool, so that a reload keeps
+// connections and rooms.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	cfg, err := h.hubConfig()
+	// Caddy validates after Provision, but what follows needs valid options
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	h.cfg = h.hubConfig()
+	auth, err := newRoomAuth(h, h.logger)
 	if err != nil {
 		return err
 	}
-	h.cfg = cfg
+	if auth != nil {
+		h.auth, h.cfg.Authorizer = auth, auth
+	}
 	h.origins = make(map[string]bool, len(h.Origins))
 	for _, o := range h.Origins {
 		if o == "*" {
@@ -154,12 +158,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
 	}
-	h.upgrader = websocket.Upgrader{
-		CheckOrigin:     func(*http.Request) bool { return true }, // checked before
-		WriteBufferPool: writeBufferPool,                          // no write buffer of its own
-	}
-	name := h.hubName()
-	if h.hub, err = acquireHub(name, h.logger); err != nil {
+	h.upgrader = newUpgrader()
+	if err := h.acquire(h.Hub, h.logger); err != nil {
 		return err
 	}
 	h.hub.useConfig(ctx, h.cfg) // the admin API's publish limit
@@ -169,76 +169,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return h.onStopping(ctx)
 }
 
-func (h *Handler) hubName() string {
-	if h.Hub == "" {
-		return DefaultHub
-	}
-	return h.Hub
-}
-
-// hubConfig turns the JSON config into the hub's settings.
-func (h *Handler) hubConfig() (*hub.Config, error) {
-	cfg := &hub.Config{
-		MaxMessageSize: h.MaxMessageSize,
-		MaxRooms:       h.MaxRooms,
-		MaxMembers:     h.MaxMembers,
-		RateLimit:      h.RateLimit,
-		RateBurst:      h.RateBurst,
-		SendQueue:      h.SendQueue,
-		WriteTimeout:   time.Duration(h.WriteTimeout),
-		PingInterval:   time.Duration(h.PingInterval),
-		PongTimeout:    time.Duration(h.PongTimeout),
-		NoPresence:     h.Presence != nil && !*h.Presence,
-		MaxErrors:      h.MaxErrors,
-	}
-	auth, err := newRoomAuth(h, h.logger)
-	if err != nil {
-		return nil, err
-	}
-	if auth != nil {
-		h.auth, cfg.Authorizer = auth, auth
-	}
-	switch h.Protocol {
-	case "", "json":
-	case "raw":
-		cfg.Protocol = hub.Raw
-	default:
-		return nil, fmt.Errorf("rooms: protocol %q: must be json or raw", h.Protocol)
-	}
-	switch h.SlowClient {
-	case "", "disconnect":
-	case "drop_oldest":
-		cfg.SlowClient = hub.DropOldest
-	default:
-		return nil, fmt.Errorf("rooms: slow_client %q: must be disconnect or drop_oldest", h.SlowClient)
-	}
-	c := cfg.WithDefaults()
-	return &c, nil
-}
-
-// Validate checks the settings that depend on each other.
+// Validate checks the options, alone and together (see checkOptions), and
+// the authorize backend's URL.
 func (h *Handler) Validate() error {
-	switch {
-	case h.cfg.Protocol == hub.Raw && h.Room == "":
-		return fmt.Errorf("rooms: protocol raw needs a room")
-	case h.MaxMessageSize < 0 || h.MaxRooms < 0 || h.MaxMembers < 0 || h.SendQueue < 0 || h.RateLimit < 0 || h.RateBurst < 0:
-		return fmt.Errorf("rooms: limits must not be negative")
-	case h.WriteTimeout < 0 || h.PingInterval < 0 || h.PongTimeout < 0:
-		return fmt.Errorf("rooms: durations must not be negative")
-	case h.MaxMessageSize > 0 && h.MaxMessageSize < 128:
-		return fmt.Errorf("rooms: max_message_size %s is too small: at least 128 B", humanize.IBytes(uint64(h.MaxMessageSize)))
+	if _, err := h.checkOptions(); err != nil {
+		return err
+	}
+	if h.Authorize != nil {
+		if _, err := h.Authorize.checked(); err != nil {
+			return err
+		}
 	}
 	return nil
-}
-
-// onStopping closes this hub's connections with 1001 when the process
-// exits, before Caddy stops its servers (a reload keeps them).
-func (h *Handler) onStopping(ctx caddy.Context) error {
-	app, err := ctx.App("events")
-	if err != nil {
-		return fmt.Errorf("rooms: loading the events app: %w", err)
-	}
-	return app.(*caddyevents.App).On("stopping", stoppingHandler{h.hub})
 }
 
 // Cleanup lets go of the hub; the last config to let go closes it.
@@ -246,11 +188,7 @@ func (h *Handler) Cleanup() error {
 	if h.auth != nil && h.auth.callback != nil {
 		h.auth.callback.close()
 	}
-	if h.hub == nil {
-		return nil
-	}
-	_, err := hubs.Delete(h.hubName())
-	return err
+	return h.release()
 }
 
 // ServeHTTP serves WebSocket handshakes and passes anything else on.

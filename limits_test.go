@@ -1,6 +1,7 @@
 package caddyrooms_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -173,7 +174,7 @@ func TestE2EDropOldestPolicy(t *testing.T) {
 			received++
 		case "error":
 			var k int
-			if _, err := fmtSscan(f.Str("message"), &k); err != nil || f.Str("code") != "messages_dropped" {
+			if _, err := fmt.Sscan(f.Str("message"), &k); err != nil || f.Str("code") != "messages_dropped" {
 				t.Fatalf("unexpected error frame %v", f)
 			}
 			dropped += k

@@ -6,12 +6,10 @@ package caddyrooms
 
 import (
 	"context"
-	"fmt"
+	"net/http"
 	"sync"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
 
 	"github.com/caddyrooms/caddyrooms/hub"
 )
@@ -73,25 +71,6 @@ func (e *hubEntry) maxMessageSize() int64 {
 	return largest
 }
 
-// Destruct closes every connection of the hub with 1001 (going away).
-func (e *hubEntry) Destruct() error {
-	e.Close(hub.CloseGoingAway, "server stopping", 5*time.Second)
-	return nil
-}
-
-// acquireHub returns the hub called name, creating it, and counts one more
-// user of it.
-func acquireHub(name string, logger *zap.Logger) (*hubEntry, error) {
-	v, _, err := hubs.LoadOrNew(name, func() (caddy.Destructor, error) {
-		h := hub.New(hub.Options{Logger: logger.Named("hub"), Observer: metrics})
-		return &hubEntry{Hub: h, name: name}, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("rooms: hub %q: %w", name, err)
-	}
-	return v.(*hubEntry), nil
-}
-
 // lookupHub returns the hub called name without counting a user of it; nil
 // when no loaded config uses it.
 func lookupHub(name string) *hubEntry {
@@ -106,4 +85,11 @@ func lookupHub(name string) *hubEntry {
 	return found
 }
 
-var _ caddy.Destructor = (*hubEntry)(nil)
+// requestReplacer is the request's placeholders, or a fresh replacer for a
+// request that did not come through Caddy's server (a test's).
+func requestReplacer(r *http.Request) *caddy.Replacer {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok && repl != nil {
+		return repl
+	}
+	return caddy.NewReplacer()
+}

@@ -1,13 +1,8 @@
 package caddyrooms
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -45,15 +40,13 @@ type PublishHandler struct {
 	Hub string `json:"hub,omitempty"`
 
 	// MaxSize is the largest body, in bytes; a larger one gets HTTP 413.
-	// Default: 65536 (64 KiB).
+	// Default: the hub's largest max_message_size (64 KiB unless a rooms
+	// route of the hub sets it), the admin API's limit too.
 	MaxSize int64 `json:"max_size,omitempty"`
 
-	hub    *hubEntry
+	hubRef
 	logger *zap.Logger
 }
-
-// DefaultPublishMaxSize is PublishHandler.MaxSize's default.
-const DefaultPublishMaxSize = 64 << 10
 
 // CaddyModule returns the Caddy module information.
 func (PublishHandler) CaddyModule() caddy.ModuleInfo {
@@ -66,19 +59,7 @@ func (PublishHandler) CaddyModule() caddy.ModuleInfo {
 // Provision takes the hub from the pool, as the rooms handler does.
 func (p *PublishHandler) Provision(ctx caddy.Context) error {
 	p.logger = ctx.Logger()
-	if p.MaxSize == 0 {
-		p.MaxSize = DefaultPublishMaxSize
-	}
-	var err error
-	p.hub, err = acquireHub(p.hubName(), p.logger)
-	return err
-}
-
-func (p *PublishHandler) hubName() string {
-	if p.Hub == "" {
-		return DefaultHub
-	}
-	return p.Hub
+	return p.acquire(p.Hub, p.logger)
 }
 
 // Validate checks the settings.
@@ -94,68 +75,31 @@ func (p *PublishHandler) Validate() error {
 
 // Cleanup lets go of the hub.
 func (p *PublishHandler) Cleanup() error {
-	if p.hub == nil {
-		return nil
-	}
-	_, err := hubs.Delete(p.hubName())
-	return err
+	return p.release()
 }
 
 // ServeHTTP publishes the request's body.
 func (p *PublishHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return publishAnswer(w, http.StatusMethodNotAllowed, publishError{"use POST with the message's JSON data as the body"})
+		return writeJSON(w, http.StatusMethodNotAllowed, errorAnswer{"use POST with the message's JSON data as the body"})
 	}
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if repl == nil {
-		repl = caddy.NewReplacer()
-	}
-	room := repl.ReplaceAll(p.Room, "")
+	room := requestReplacer(r).ReplaceAll(p.Room, "")
 	if room == "" {
-		return publishAnswer(w, http.StatusBadRequest, publishError{"no room in this request"})
+		return writeJSON(w, http.StatusBadRequest, errorAnswer{"no room in this request"})
 	}
-	if r.ContentLength > p.MaxSize {
-		return publishAnswer(w, http.StatusRequestEntityTooLarge, publishError{fmt.Sprintf("the body is over %d bytes", p.MaxSize)})
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.MaxSize))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return publishAnswer(w, http.StatusRequestEntityTooLarge, publishError{fmt.Sprintf("the body is over %d bytes", p.MaxSize)})
-	case err != nil:
-		return caddyhttp.Error(http.StatusBadRequest, fmt.Errorf("rooms_publish: reading the body: %w", err))
-	}
-	var data bytes.Buffer
-	if err := json.Compact(&data, body); err != nil {
-		return publishAnswer(w, http.StatusBadRequest, publishError{"the body is not JSON: " + err.Error()})
-	}
-	seq, delivered, ok := p.hub.Publish(room, data.Bytes())
-	if !ok {
-		return publishAnswer(w, http.StatusNotFound, publishError{"no room " + strconv.Quote(room) + ": it has no members"})
-	}
-	p.logger.Debug("published", zap.String("room", room), zap.Uint64("seq", seq), zap.Int("delivered", delivered),
-		zap.String("remote_addr", r.RemoteAddr))
-	return publishAnswer(w, http.StatusOK, struct {
-		Seq       uint64 `json:"seq"`
-		Delivered int    `json:"delivered"`
-	}{seq, delivered})
-}
-
-type publishError struct {
-	Error string `json:"error"`
-}
-
-func publishAnswer(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
+	res, err := publishFromServer(p.hub, r, serverPublish{room: room, maxSize: p.MaxSize})
 	if err != nil {
-		return err
+		return writeJSON(w, publishStatus(err), errorAnswer{err.Error()})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	_, err = w.Write(append(b, '\n'))
-	return err
+	p.logger.Debug("published", zap.String("room", room), zap.Uint64("seq", res.Seq), zap.Int("delivered", res.Delivered),
+		zap.Int("bytes", res.bytes), zap.String("remote_addr", r.RemoteAddr))
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// errorAnswer is the body of rooms_publish's errors, as the admin API's.
+type errorAnswer struct {
+	Error string `json:"error"`
 }
 
 func parsePublishCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -176,6 +120,7 @@ func parsePublishCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 // `rooms_publish /api/publish/* {path.2}`.
 func (p *PublishHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
+	directive := d.Token()
 	if d.NextArg() {
 		p.Room = d.Val()
 		if d.NextArg() {
@@ -199,6 +144,9 @@ func (p *PublishHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unrecognized rooms_publish option %q", opt)
 		}
+	}
+	if err := p.Validate(); err != nil {
+		return errAt(directive, err)
 	}
 	return nil
 }

@@ -15,9 +15,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// closeWait bounds how long closing a hub waits for its connections.
-const closeWait = 5 * time.Second
-
 // isExtendedConnect reports whether r opens a WebSocket over an HTTP/2 or
 // HTTP/3 stream (RFC 8441, RFC 9220). quic-go puts :protocol in r.Proto.
 func isExtendedConnect(r *http.Request) bool {

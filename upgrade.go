@@ -2,7 +2,6 @@ package caddyrooms
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -11,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
 
 	"github.com/caddyrooms/caddyrooms/hub"
@@ -22,6 +21,15 @@ import (
 // does the handshake alone: the hub frames, writes and reads everything
 // after it, so gorilla's connection object is dropped at once.
 var writeBufferPool = &sync.Pool{}
+
+// newUpgrader is the handshake of a route's WebSockets, over HTTP/1.1 and
+// over a stream alike; the route checks the origin before it.
+func newUpgrader() websocket.Upgrader {
+	return websocket.Upgrader{
+		CheckOrigin:     func(*http.Request) bool { return true }, // checked before
+		WriteBufferPool: writeBufferPool,                          // no write buffer of its own
+	}
+}
 
 // serveUpgrade serves an HTTP/1.1 Upgrade handshake.
 func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
@@ -53,10 +61,7 @@ func (h *Handler) accept(r *http.Request) (hub.Conn, error) {
 	if h.hub.Closed() {
 		return hub.Conn{}, caddyhttp.Error(http.StatusServiceUnavailable, errors.New("rooms: the server is stopping"))
 	}
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if repl == nil {
-		repl = caddy.NewReplacer()
-	}
+	repl := requestReplacer(r)
 	cn := hub.Conn{RemoteAddr: r.RemoteAddr, User: repl.ReplaceAll(h.User, "")}
 	if h.auth != nil {
 		cn.Meta = h.auth.forRequest(r, repl)
@@ -94,19 +99,6 @@ type hijackShim struct {
 
 func (s hijackShim) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(s.ResponseWriter).Hijack()
-}
-
-// stoppingHandler closes a hub's connections with 1001 when Caddy emits
-// "stopping" because the process exits; on a reload it does nothing.
-type stoppingHandler struct {
-	hub *hubEntry
-}
-
-func (s stoppingHandler) Handle(context.Context, caddy.Event) error {
-	if caddy.Exiting() {
-		s.hub.Close(hub.CloseGoingAway, "server stopping", closeWait)
-	}
-	return nil
 }
 
 var _ http.Hijacker = hijackShim{}

@@ -70,19 +70,31 @@ type callback struct {
 	cache map[string]answer
 }
 
+// answer is a cached answer of the backend.
 type answer struct {
 	err   error // nil: allowed
 	until time.Time
 }
 
-func newCallback(a *Authorize, logger *zap.Logger) (*callback, error) {
+// checked checks a's settings and returns the backend's URL with its
+// global placeholders replaced.
+func (a *Authorize) checked() (string, error) {
 	raw := caddy.NewReplacer().ReplaceKnown(a.URL, "")
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("rooms: authorize: %q is not an http:// or https:// URL", a.URL)
+		return "", fmt.Errorf("rooms: authorize: %q is not an http:// or https:// URL", a.URL)
 	}
 	if a.Timeout < 0 || a.Cache < 0 {
-		return nil, errors.New("rooms: authorize: durations must not be negative")
+		return "", errors.New("rooms: authorize: durations must not be negative")
+	}
+	return raw, nil
+}
+
+// newCallback checks a's settings and builds its client.
+func newCallback(a *Authorize, logger *zap.Logger) (*callback, error) {
+	raw, err := a.checked()
+	if err != nil {
+		return nil, err
 	}
 	cb := &callback{
 		url:     raw,
@@ -117,20 +129,20 @@ func newCallback(a *Authorize, logger *zap.Logger) (*callback, error) {
 func (cb *callback) allowJoin(c *hub.Client, room string, ca *connAuth) error {
 	key := cb.cacheKey(c, room, ca)
 	if cb.ttl > 0 {
-		if err, ok := cb.cached(key); ok {
-			return err
+		if a, ok := cb.cached(key); ok {
+			return a.err
 		}
 	}
-	err, final := cb.ask(c, room, ca)
+	final, err := cb.ask(c, room, ca)
 	if final && cb.ttl > 0 {
 		cb.store(key, err)
 	}
 	return err
 }
 
-// ask makes one call. final is false when the backend failed rather than
-// answered, so that the failure is not cached.
-func (cb *callback) ask(c *hub.Client, room string, ca *connAuth) (err error, final bool) {
+// ask makes one call; err refuses the join. final is false when the
+// backend failed rather than answered, so that the failure is not cached.
+func (cb *callback) ask(c *hub.Client, room string, ca *connAuth) (final bool, err error) {
 	body, _ := json.Marshal(struct {
 		Room       string `json:"room"`
 		Client     string `json:"client"`
@@ -141,7 +153,7 @@ func (cb *callback) ask(c *hub.Client, room string, ca *connAuth) (err error, fi
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cb.url, bytes.NewReader(body))
 	if err != nil {
-		return cb.failed(c, room, err), false
+		return false, cb.failed(c, room, err)
 	}
 	for name, v := range ca.headers {
 		req.Header[name] = v
@@ -154,7 +166,7 @@ func (cb *callback) ask(c *hub.Client, room string, ca *connAuth) (err error, fi
 		if ctx.Err() != nil {
 			err = fmt.Errorf("no answer within %s", cb.timeout)
 		}
-		return cb.failed(c, room, err), false
+		return false, cb.failed(c, room, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -162,13 +174,13 @@ func (cb *callback) ask(c *hub.Client, room string, ca *connAuth) (err error, fi
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		cb.logger.Debug("authorization backend allowed a join", zap.String("room", room), zap.String("client", c.ID),
 			zap.String("user", c.User), zap.Duration("took", time.Since(start)))
-		return nil, true
+		return true, nil
 	case resp.StatusCode >= 500:
-		return cb.failed(c, room, fmt.Errorf("the backend answered %s", resp.Status)), false
+		return false, cb.failed(c, room, fmt.Errorf("the backend answered %s", resp.Status))
 	default:
 		cb.logger.Debug("authorization backend refused a join", zap.String("room", room), zap.String("client", c.ID),
 			zap.String("user", c.User), zap.Int("status", resp.StatusCode))
-		return &hub.Error{Code: hub.CodeForbidden, Message: "not allowed to join " + quoteRoom(room)}, true
+		return true, &hub.Error{Code: hub.CodeForbidden, Message: "not allowed to join " + quoteRoom(room)}
 	}
 }
 
@@ -180,6 +192,7 @@ func (cb *callback) failed(c *hub.Client, room string, err error) error {
 	return &hub.Error{Code: hub.CodeAuthFailed, Message: "could not check permission to join " + quoteRoom(room) + "; try again later"}
 }
 
+// cacheKey keys an answer by room, user and forwarded header values.
 func (cb *callback) cacheKey(c *hub.Client, room string, ca *connAuth) string {
 	var b strings.Builder
 	b.WriteString(room)
@@ -195,20 +208,19 @@ func (cb *callback) cacheKey(c *hub.Client, room string, ca *connAuth) string {
 	return b.String()
 }
 
-func (cb *callback) cached(key string) (error, bool) {
+// cached is the backend's answer for key, while it is fresh.
+func (cb *callback) cached(key string) (answer, bool) {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
 	a, ok := cb.cache[key]
-	if !ok {
-		return nil, false
-	}
-	if time.Now().After(a.until) {
+	if ok && time.Now().After(a.until) {
 		delete(cb.cache, key)
-		return nil, false
+		return answer{}, false
 	}
-	return a.err, true
+	return a, ok
 }
 
+// store keeps the backend's answer err for key for the cache's ttl.
 func (cb *callback) store(key string, err error) {
 	now := time.Now()
 	cb.mu.Lock()
