@@ -120,7 +120,7 @@ func TestE2ESlowClientIsCutOff(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 32
+		send_queue 512KiB
 		write_timeout 1s
 	}
 }`)
@@ -151,7 +151,7 @@ func TestE2EDropOldestPolicy(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 16
+		send_queue 256KiB
 		slow_client drop_oldest
 		write_timeout 30s
 	}
@@ -227,7 +227,7 @@ func TestE2EWriteTimeout(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 16
+		send_queue 512KiB
 		slow_client drop_oldest
 		write_timeout 1s
 	}
