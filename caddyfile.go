@@ -291,7 +291,7 @@ func sendQueueSize(d *caddyfile.Dispenser, dst *int) error {
 	if err := oneString(d, &v); err != nil {
 		return err
 	}
-	if isPlainNumber(v) {
+	if _, err := strconv.ParseUint(v, 10, 64); err == nil { // an old frame count
 		return d.Errf("send_queue: %q has no unit: send_queue is a size in bytes, such as 1MiB (the default), no longer a count of frames", v)
 	}
 	n, err := humanize.ParseBytes(v)
@@ -300,11 +300,6 @@ func sendQueueSize(d *caddyfile.Dispenser, dst *int) error {
 	}
 	*dst = int(n)
 	return nil
-}
-
-func isPlainNumber(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }
 
 func oneDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {

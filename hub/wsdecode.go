@@ -3,7 +3,6 @@ package hub
 import (
 	"encoding/binary"
 	"strconv"
-	"unicode/utf8"
 )
 
 const opContinuation = 0x0
@@ -270,43 +269,6 @@ func (r *frameReader) deliver(sink frameSink, op byte, msg []byte) error {
 // and not ended.
 func (r *frameReader) incomplete() bool {
 	return len(r.partial) > 0 || r.msgOp != 0
-}
-
-// checkClose validates a close frame's payload: empty, or a code that may
-// be sent on the wire followed by a UTF-8 reason.
-func checkClose(p []byte) error {
-	if len(p) == 0 {
-		return nil
-	}
-	if len(p) == 1 {
-		return protoErr(CloseProtocolError, "close frame of one byte")
-	}
-	if !validCloseCode(int(binary.BigEndian.Uint16(p))) {
-		return protoErr(CloseProtocolError, "invalid close code")
-	}
-	if !utf8.Valid(p[2:]) {
-		return protoErr(CloseInvalidData, "close reason is not valid UTF-8")
-	}
-	return nil
-}
-
-// validCloseCode reports whether a peer may send code (RFC 6455 section
-// 7.4 and the IANA registry).
-func validCloseCode(code int) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	default:
-		return code >= 3000 && code <= 4999
-	}
-}
-
-// closeCodeOf is the code of a close frame's payload; 1005 when it has none.
-func closeCodeOf(p []byte) int {
-	if len(p) < 2 {
-		return CloseNoStatus
-	}
-	return int(binary.BigEndian.Uint16(p))
 }
 
 // unmask applies the client's masking key (RFC 6455 section 5.3) to b,
