@@ -24,7 +24,7 @@ func (d *discardConn) SetReadDeadline(time.Time) error  { return nil }
 // connections.
 func benchRoom(b testing.TB, n int) (*Hub, []*Client) {
 	h := New(Options{})
-	cfg := Config{SendQueue: 1 << 20, MaxMembers: 0, NoPresence: true}.WithDefaults()
+	cfg := Config{SendQueue: 1 << 30, MaxMembers: 0, NoPresence: true}.WithDefaults()
 	clients := make([]*Client, n)
 	for i := range clients {
 		clients[i] = newClient(h, &cfg, &discardConn{}, "", "", "bench")
@@ -80,7 +80,7 @@ func BenchmarkPublish(b *testing.B) {
 // leaving a room of 100 members, presence on.
 func BenchmarkJoinLeave(b *testing.B) {
 	h, clients := benchRoom(b, 100)
-	cfg := Config{SendQueue: 1 << 20}.WithDefaults()
+	cfg := Config{SendQueue: 1 << 30}.WithDefaults()
 	for _, c := range clients {
 		c.cfg = &cfg // presence on for the members, so churn costs what it does
 	}

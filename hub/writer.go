@@ -17,20 +17,22 @@ import (
 func (c *Client) writeLoop() {
 	bufs := buffersPool.Get().(*net.Buffers)
 	defer buffersPool.Put(bufs)
+	written := 0 // bytes of the last batch written and still counted
 	for {
-		batch, final, dropped := c.takeBatch()
+		batch, final, dropped := c.takeBatch(written)
+		written = 0
 		if batch == nil && final == nil && dropped == 0 {
 			return
 		}
 		var err error
 		if dropped > 0 && c.cfg.Protocol == JSON {
-			err = c.write(bufs, []*Frame{droppedFrame(dropped)}, false)
+			err = c.write(bufs, []*Frame{droppedFrame(dropped)})
 		}
 		if err == nil && len(batch) > 0 {
-			err = c.write(bufs, batch, true)
+			written, err = c.writeCounted(bufs, batch)
 		}
 		if err == nil && final != nil {
-			err = c.write(bufs, []*Frame{final}, false)
+			err = c.write(bufs, []*Frame{final})
 		}
 		c.recycle(batch)
 		if err != nil || final != nil {
@@ -40,12 +42,14 @@ func (c *Client) writeLoop() {
 	}
 }
 
-// takeBatch takes every queued frame. When nothing is left it marks the
-// writer stopped, under the same lock, so a later send starts a new one.
-// The batch's bytes stay counted in the queue's budget until written.
-func (c *Client) takeBatch() (batch []*Frame, final *Frame, dropped int) {
+// takeBatch takes every queued frame, once written (the bytes the last
+// batch still counted) are out of the budget. When nothing is left it
+// marks the writer stopped, under the same lock, so a later send starts a
+// new one. The batch's bytes stay counted in the budget until written.
+func (c *Client) takeBatch(written int) (batch []*Frame, final *Frame, dropped int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.queued -= written
 	batch, final, dropped = c.queue, c.final, c.dropped
 	c.final, c.dropped = nil, 0
 	if len(batch) == 0 && final == nil && dropped == 0 {
@@ -115,28 +119,43 @@ var buffersPool = sync.Pool{New: func() any { return new(net.Buffers) }}
 // is not taken for a stalled one.
 const writeChunk = 256 << 10
 
-// write sends frames in writes of at most writeChunk bytes (one frame may
-// be larger), each bounded by write_timeout. When counted, the frames are
-// the queue's, and their bytes leave its budget as they are written.
-func (c *Client) write(bufs *net.Buffers, frames []*Frame, counted bool) error {
+// write sends frames, which are not the queue's, in writes of at most
+// writeChunk bytes.
+func (c *Client) write(bufs *net.Buffers, frames []*Frame) error {
+	_, err := c.writeChunks(bufs, frames, false)
+	return err
+}
+
+// writeCounted sends a batch of the queue's frames; their bytes leave the
+// budget as they are written, the last chunk's (written) when the writer
+// next takes the lock, so that a batch of one chunk takes it once.
+func (c *Client) writeCounted(bufs *net.Buffers, batch []*Frame) (written int, err error) {
+	return c.writeChunks(bufs, batch, true)
+}
+
+// writeChunks sends frames in writes of at most writeChunk bytes (one
+// frame may be larger), each bounded by write_timeout, so that a
+// connection that takes a large batch slowly but steadily is not taken
+// for a stalled one. It reports the bytes of the last chunk.
+func (c *Client) writeChunks(bufs *net.Buffers, frames []*Frame, counted bool) (last int, err error) {
 	c.hub.obs.Written(time.Since(frames[0].at))
 	for len(frames) > 0 {
+		if counted && last > 0 { // a chunk before: out of the budget now
+			c.mu.Lock()
+			c.queued -= last
+			c.mu.Unlock()
+		}
 		n, size := 0, 0
 		for n < len(frames) && (n == 0 || size+len(frames[n].b) <= writeChunk) {
 			size += len(frames[n].b)
 			n++
 		}
 		if err := c.writeFrames(bufs, frames[:n]); err != nil {
-			return err
+			return 0, err
 		}
-		if counted {
-			c.mu.Lock()
-			c.queued -= size
-			c.mu.Unlock()
-		}
-		frames = frames[n:]
+		last, frames = size, frames[n:]
 	}
-	return nil
+	return last, nil
 }
 
 // writeFrames sends frames in one system call where the connection allows
