@@ -115,8 +115,8 @@ func BenchmarkClientPublish(b *testing.B) {
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")
 }
 
-// BenchmarkClientBurst is one member's read of 64 KiB of publishes (about
-// 450 frames) handled at once, into a room of 50, with and without the
+// BenchmarkClientBurst is one member's read of 64 KiB of publishes (606
+// frames) handled at once, into a room of 50, with and without the
 // reader's turns (turnMessages): deliveries/s, and queue-B, the largest
 // queue of a member right after the read (the mean over the reads), which
 // is what a burst alone can make a client's queue look like.
