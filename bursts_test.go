@@ -390,6 +390,9 @@ func flowControlled(t *testing.T, c *testcaddy.Caddy, raw, tls, dropOldest bool)
 		expectDropNotice(t, nonReader, total)
 	} else {
 		expectCut(t, nonReader)
+		if n := strings.Count(c.Log(), "closing a slow client"); n != 1 {
+			t.Errorf("Caddy logged %d cut-offs, want one", n)
+		}
 	}
 	readers.Wait()
 	for i, r := range results {

