@@ -150,7 +150,7 @@ func TestVanishedMemberOf100Rooms(t *testing.T) {
 					t.Fatal("still in its rooms after 10s")
 				}
 				for i := 0; i < 100; i++ {
-					s.hub.Publish(fmt.Sprint("room", i), json.RawMessage(`"`+strings.Repeat("z", 1000)+`"`))
+					s.hub.Publish(fmt.Sprint("room", i), json.RawMessage(`"`+strings.Repeat("z", 100)+`"`))
 				}
 				if c := s.hub.Client(gone.ID); c != nil && c.QueuedBytes() > 64<<10+2<<10 {
 					t.Fatalf("%d bytes queued, budget 64 KiB", c.QueuedBytes())
