@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -103,4 +104,36 @@ func adminMembers(t *testing.T, c *testcaddy.Caddy, room string) int {
 		t.Fatal(err)
 	}
 	return d.Members
+}
+
+// TestE2EBadHandshakeJoinsNothing: a handshake gorilla refuses (here a
+// wrong Sec-WebSocket-Version) is answered with HTTP 400 and is never a
+// member: the room's members see no presence for it.
+func TestE2EBadHandshakeJoinsNothing(t *testing.T) {
+	c := testcaddy.Start(t, `:{PORT} {
+	rooms /ws/* {
+		room {path.1}
+	}
+}`)
+	a := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	req, err := http.NewRequest(http.MethodGet, c.URL("http")+"/ws/r", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "12")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	resp, err := (&http.Client{Timeout: wstest.Timeout}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("HTTP %d, want 400", resp.StatusCode)
+	}
+	a.Send(map[string]any{"type": "publish", "room": "r", "data": "alone"})
+	if f := a.Next(); f.Type() != "message" {
+		t.Fatalf("got %v before my message: the bad handshake was a member", f)
+	}
 }

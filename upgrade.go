@@ -37,6 +37,11 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !handshakeValid(r) { // gorilla answers why, and no room sees it
+		_, err := h.upgrader.Upgrade(hijackShim{w}, r, nil)
+		h.logger.Warn("websocket handshake failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
+		return nil
+	}
 	c, err := h.admit(cn, h.cfg)
 	if c == nil {
 		return err
@@ -53,6 +58,13 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 	// and that goroutine ends too (see hub.Start).
 	go h.hub.Start(c, ws.NetConn())
 	return nil
+}
+
+// handshakeValid checks what gorilla checks of a handshake's request, so
+// that a connection is admitted only when its upgrade can succeed.
+func handshakeValid(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Sec-WebSocket-Version") == "13" &&
+		r.Header.Get("Sec-WebSocket-Key") != ""
 }
 
 // admit makes the connection a client, in its route's room, before the
