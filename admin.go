@@ -56,7 +56,7 @@ var adminRoutes = []adminRoute{
 	{http.MethodGet, "{room}", showRoom},                       // the room and its clients
 	{http.MethodDelete, "{room}", emptyRoom},                   // every member leaves; 204
 	{http.MethodPost, "{room}/messages", publishToRoom},        // body: the JSON data
-	{http.MethodDelete, "{room}/clients/{client}", kickClient}, // disconnect with 1008; 204
+	{http.MethodDelete, "{room}/clients/{client}", kickClient}, // disconnect with 4000 (?reconnect=true: 1008); 204
 }
 
 // adminArgs are the path's unescaped {room} and {client}.
@@ -196,11 +196,19 @@ func publishToRoom(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminA
 	return adminJSON(w, http.StatusOK, res)
 }
 
-func kickClient(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
-	if e == nil || !e.Kick(a.room, a.client) {
+func kickClient(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs) error {
+	code := hub.CloseKicked
+	switch v := r.URL.Query().Get("reconnect"); v {
+	case "", "false", "0":
+	case "true", "1":
+		code = hub.ClosePolicy
+	default:
+		return adminError(http.StatusBadRequest, "reconnect=%q: want true or false", v)
+	}
+	if e == nil || !e.KickWithCode(a.room, a.client, code) {
 		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
 	}
-	adminLog().Info("disconnected a client", zap.String("hub", a.hub), zap.String("room", a.room), zap.String("client", a.client))
+	adminLog().Info("disconnected a client", zap.String("hub", a.hub), zap.String("room", a.room), zap.String("client", a.client), zap.Int("close_code", code))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

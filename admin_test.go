@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
@@ -336,7 +337,7 @@ func TestAdminKick(t *testing.T) {
 	p := admPopulate(t, c)
 
 	admExpect(t, c, "DELETE", "/rooms/lobby/clients/"+p.bob.ID, "", 204, "")
-	p.bob.ExpectClose(1008)
+	p.bob.ExpectClose(hub.CloseKicked, "disconnected by the operator")
 	if f := p.alice.Expect("presence"); f.Str("event") != "leave" || f.Str("client") != p.bob.ID {
 		t.Errorf("alice got %v", f)
 	}
@@ -344,8 +345,9 @@ func TestAdminKick(t *testing.T) {
 	admExpect(t, c, "DELETE", "/rooms/lounge/clients/"+p.alice.ID, "", 404, "no client") // not in that room
 	admExpect(t, c, "DELETE", "/rooms/lobby/clients/nobody", "", 404, `no client "nobody"`)
 	admExpect(t, c, "DELETE", "/rooms/@other/lobby/clients/"+p.alice.ID, "", 404, "no client")
-	admExpect(t, c, "DELETE", "/rooms/%40odd/clients/"+p.erin.ID, "", 204, "")
-	p.erin.ExpectClose(1008)
+	admExpect(t, c, "DELETE", "/rooms/%40odd/clients/"+p.erin.ID+"?reconnect=maybe", "", 400, "want true or false")
+	admExpect(t, c, "DELETE", "/rooms/%40odd/clients/"+p.erin.ID+"?reconnect=true", "", 204, "")
+	p.erin.ExpectClose(hub.ClosePolicy, "disconnected by the operator")
 	if got := admListRooms(t, c, "/rooms/").String(); got != "a/b:1 lobby:1 lounge:1" {
 		t.Errorf("after kicks: %q", got)
 	}
@@ -434,5 +436,5 @@ func TestAdminSurvivesReload(t *testing.T) {
 	}
 	p.alice.Expect("message")
 	admExpect(t, c, "DELETE", "/rooms/lounge/clients/"+p.carol.ID, "", 204, "")
-	p.carol.ExpectClose(1008)
+	p.carol.ExpectClose(hub.CloseKicked, "disconnected by the operator")
 }

@@ -230,7 +230,7 @@ func TestAuthPathRoomObeysAllowJoin(t *testing.T) {
 	bob := wstest.Dial(t, c.URL("ws")+"/room/user:alice:inbox", basicAuth("bob", "bob-secret"))
 	bob.Expect("welcome")
 	bob.ExpectError(hub.CodeForbidden)
-	bob.ExpectClose(hub.ClosePolicy)
+	bob.ExpectClose(hub.CloseForbidden, "cannot join "+"user:alice:inbox")
 	alice.ExpectSilence(300 * time.Millisecond) // no presence about bob
 }
 
@@ -264,35 +264,49 @@ func TestAuthNonMemberHearsNothing(t *testing.T) {
 // The join callback: the backend sees the room, client, user and forwarded
 // handshake headers; 2xx allows, 4xx refuses with `forbidden`; slow, 5xx
 // and down backends refuse with `authorization_failed` and a warning;
-// cached answers spare the backend.
+// cached answers spare the backend, for the same user only, and failures
+// are never cached; a redirect is a refusal, not followed.
 func TestAuthCallback(t *testing.T) {
 	type call struct {
-		Room, Client, User, Cookie, Authorization, Other string
+		Room, Client, User, Cookie, Authorization, Other, RemoteAddr string
 	}
 	var (
-		mu    sync.Mutex
-		calls []call
+		mu       sync.Mutex
+		calls    []call
+		followed int // requests to the target of a redirect
 	)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ Room, Client, User string }
+		if r.URL.Path == "/followed" {
+			mu.Lock()
+			followed++
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent) // would allow, were it asked
+			return
+		}
+		var body struct {
+			Room, Client, User string
+			RemoteAddr         string `json:"remote_addr"`
+		}
 		b, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(b, &body); err != nil || r.Method != http.MethodPost {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
 		mu.Lock()
-		calls = append(calls, call{body.Room, body.Client, body.User, r.Header.Get("Cookie"), r.Header.Get("Authorization"), r.Header.Get("X-Other")})
+		calls = append(calls, call{body.Room, body.Client, body.User, r.Header.Get("Cookie"), r.Header.Get("Authorization"), r.Header.Get("X-Other"), body.RemoteAddr})
 		mu.Unlock()
 		switch {
-		case body.Room == "private" && body.User == "alice",
+		case strings.HasPrefix(body.Room, "private") && body.User == "alice",
 			strings.HasPrefix(body.Room, "ok"):
 			w.WriteHeader(http.StatusNoContent)
+		case strings.HasPrefix(body.Room, "redirect"):
+			http.Redirect(w, r, "/followed", http.StatusTemporaryRedirect)
 		case body.Room == "slow":
 			select {
 			case <-r.Context().Done():
 			case <-time.After(3 * time.Second):
 			}
-		case body.Room == "boom":
+		case strings.HasPrefix(body.Room, "boom"):
 			http.Error(w, "oops", http.StatusInternalServerError)
 		default:
 			http.Error(w, "no", http.StatusForbidden)
@@ -354,7 +368,7 @@ http://127.0.0.1:{PORT} {
 			t.Fatalf("join ok-1: %v", f)
 		}
 		got := callsFor("ok-1")
-		want := call{"ok-1", cl.ID, "alice", "session=abc", "Bearer t0ken", ""}
+		want := call{"ok-1", cl.ID, "alice", "session=abc", "Bearer t0ken", "", cl.Conn.LocalAddr().String()}
 		if len(got) != 1 || got[0] != want {
 			t.Fatalf("the backend saw %+v, want [%+v]", got, want)
 		}
@@ -398,6 +412,17 @@ http://127.0.0.1:{PORT} {
 			t.Fatalf("join boom: %v, want %s", f, hub.CodeAuthFailed)
 		}
 	})
+	t.Run("redirect", func(t *testing.T) {
+		cl := wstest.Join(t, ws+"/ws?name=carol", false)
+		if f := join(t, cl, "redirect"); outcome(f) != hub.CodeForbidden {
+			t.Fatalf("join redirect: %v, want forbidden (a 3xx refuses)", f)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if followed != 0 {
+			t.Fatalf("the redirect was followed %d times", followed)
+		}
+	})
 	t.Run("down", func(t *testing.T) {
 		cl := wstest.Join(t, ws+"/down", false)
 		f := join(t, cl, "anything")
@@ -411,7 +436,7 @@ http://127.0.0.1:{PORT} {
 		no := wstest.Dial(t, ws+"/room/no-path", nil)
 		no.Expect("welcome")
 		no.ExpectError(hub.CodeForbidden)
-		no.ExpectClose(hub.ClosePolicy)
+		no.ExpectClose(hub.CloseForbidden, "cannot join "+"no-path")
 	})
 	t.Run("caching", func(t *testing.T) {
 		for i := 0; i < 2; i++ { // two connections, the same user and cookie
@@ -434,6 +459,33 @@ http://127.0.0.1:{PORT} {
 		}
 		if n := len(callsFor("ok-cached")); n != 2 {
 			t.Fatalf("another cookie: the backend was asked %d times in all, want 2", n)
+		}
+	})
+	t.Run("caching per user", func(t *testing.T) {
+		alice := wstest.Dial(t, ws+"/cached?name=alice", http.Header{"Cookie": {"session=same"}})
+		alice.Expect("welcome")
+		if f := join(t, alice, "private-cached"); outcome(f) != "joined" {
+			t.Fatalf("alice joins private-cached: %v", f)
+		}
+		bob := wstest.Dial(t, ws+"/cached?name=bob", http.Header{"Cookie": {"session=same"}})
+		bob.Expect("welcome")
+		if f := join(t, bob, "private-cached"); outcome(f) != hub.CodeForbidden {
+			t.Fatalf("bob joins private-cached with alice's cookie: %v, want forbidden (not alice's cached answer)", f)
+		}
+		if n := len(callsFor("private-cached")); n != 2 {
+			t.Fatalf("the backend was asked %d times, want once per user", n)
+		}
+	})
+	t.Run("failures never cached", func(t *testing.T) {
+		cl := wstest.Dial(t, ws+"/cached?name=dave", http.Header{"Cookie": {"session=d"}})
+		cl.Expect("welcome")
+		for i := 0; i < 2; i++ {
+			if f := join(t, cl, "boom-cached"); outcome(f) != hub.CodeAuthFailed {
+				t.Fatalf("join boom-cached: %v, want %s", f, hub.CodeAuthFailed)
+			}
+		}
+		if n := len(callsFor("boom-cached")); n != 2 {
+			t.Fatalf("the failing backend was asked %d times, want 2: a failure is not cached", n)
 		}
 	})
 }

@@ -2,12 +2,14 @@ package caddyrooms_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -136,7 +138,12 @@ func TestValidateBadCaddyfile(t *testing.T) {
 			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			raw, err := exec.Command(bin, "validate", "--config", file, "--adapter", "caddyfile").CombinedOutput()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			raw, err := exec.CommandContext(ctx, bin, "validate", "--config", file, "--adapter", "caddyfile").CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("caddy validate did not finish within a minute:\n%s", raw)
+			}
 			out := strings.ReplaceAll(string(raw), `\"`, `"`) // the log is JSON
 			if err == nil {
 				t.Fatalf("validate passed:\n%s", out)

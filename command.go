@@ -32,7 +32,7 @@ and empty a room.
   caddy rooms list [--prefix <p>] [--after <room>] [--limit <n>]
   caddy rooms show <room>
   caddy rooms publish <room> [<json>]     (the JSON data; from stdin when absent or -)
-  caddy rooms kick <room> <client>
+  caddy rooms kick <room> <client> [--reconnect]
   caddy rooms empty <room>
 
 The admin endpoint is --address if given, else the admin address of the
@@ -51,41 +51,58 @@ Output is a table for people; --json prints the API's JSON for scripts.
 			list := &cobra.Command{
 				Use:   "list [--prefix <p>] [--after <room>] [--limit <n>]",
 				Short: "Lists rooms, sorted by name, with their member counts",
-				Args:  cobra.NoArgs,
+				Args:  argsWithUsage(0, 0),
 				RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsList),
 			}
 			list.Flags().String("prefix", "", "Only rooms whose names start with this")
 			list.Flags().String("after", "", "Only rooms whose names sort after this (paging)")
 			list.Flags().Int("limit", 0, "At most this many rooms (0: all)")
 
-			cmd.AddCommand(list,
+			kick := &cobra.Command{
+				Use:   "kick <room> <client> [--reconnect]",
+				Short: "Disconnects a client of a room (close code 4000: do not reconnect; with --reconnect 1008)",
+				Args:  argsWithUsage(2, 2),
+				RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsKick),
+			}
+			kick.Flags().Bool("reconnect", false, "Close with 1008, after which the client reconnects")
+
+			cmd.AddCommand(list, kick,
 				&cobra.Command{
 					Use:   "show <room>",
 					Short: "Shows a room and its clients",
-					Args:  cobra.ExactArgs(1),
+					Args:  argsWithUsage(1, 1),
 					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsShow),
 				},
 				&cobra.Command{
 					Use:   "publish <room> [<json>|-]",
 					Short: "Publishes JSON data to every member of a room (from stdin without <json>)",
-					Args:  cobra.RangeArgs(1, 2),
+					Args:  argsWithUsage(1, 2),
 					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsPublish),
-				},
-				&cobra.Command{
-					Use:   "kick <room> <client>",
-					Short: "Disconnects a client of a room (close code 1008)",
-					Args:  cobra.ExactArgs(2),
-					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsKick),
 				},
 				&cobra.Command{
 					Use:   "empty <room>",
 					Short: "Makes every member leave a room; connections stay open",
-					Args:  cobra.ExactArgs(1),
+					Args:  argsWithUsage(1, 1),
 					RunE:  caddycmd.WrapCommandFuncForCobra(cmdRoomsEmpty),
 				},
 			)
 		},
 	})
+}
+
+// joinedFormat is how `show` prints when a client joined: local time, with
+// its zone.
+const joinedFormat = time.DateTime + " MST"
+
+// argsWithUsage accepts min to max arguments; otherwise its error shows the
+// subcommand's usage line.
+func argsWithUsage(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return fmt.Errorf("usage: %s", cmd.UseLine())
+		}
+		return nil
+	}
 }
 
 func cmdRoomsList(fl caddycmd.Flags) (int, error) {
@@ -114,6 +131,10 @@ func cmdRoomsList(fl caddycmd.Flags) (int, error) {
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	if len(list.Rooms) == 0 {
+		fmt.Println("no rooms")
+		return caddy.ExitCodeSuccess, nil
+	}
 	fmt.Fprintln(tw, "ROOM\tMEMBERS")
 	for _, r := range list.Rooms {
 		fmt.Fprintf(tw, "%s\t%d\n", printable(r.Name), r.Members)
@@ -146,7 +167,7 @@ func cmdRoomsShow(fl caddycmd.Flags) (int, error) {
 		if user == "" {
 			user = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(c.ID), user, c.RemoteAddr, c.JoinedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(c.ID), user, c.RemoteAddr, c.JoinedAt.Local().Format(joinedFormat))
 	}
 	_ = tw.Flush()
 	return caddy.ExitCodeSuccess, nil
@@ -186,6 +207,9 @@ func cmdRoomsPublish(fl caddycmd.Flags) (int, error) {
 func cmdRoomsKick(fl caddycmd.Flags) (int, error) {
 	room, client := fl.Arg(0), fl.Arg(1)
 	uri := roomPath(fl.String("hub"), room) + "/clients/" + url.PathEscape(client)
+	if fl.Bool("reconnect") {
+		uri += "?reconnect=true"
+	}
 	if _, err := roomsRequest(fl, http.MethodDelete, uri, nil); err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}

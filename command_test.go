@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
@@ -26,9 +29,16 @@ type cmdResult struct {
 // cmdRooms runs `caddy rooms ARGS...` with stdin, bounded by 20 s.
 func cmdRooms(t *testing.T, stdin string, args ...string) cmdResult {
 	t.Helper()
+	return cmdRoomsEnv(t, nil, stdin, args...)
+}
+
+// cmdRoomsEnv is cmdRooms with env added to the process's environment.
+func cmdRoomsEnv(t *testing.T, env []string, stdin string, args ...string) cmdResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testcaddy.Binary(t), append([]string{"rooms"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -117,7 +127,8 @@ func TestCommandListAndShow(t *testing.T) {
 	}
 	for i, who := range []*wstest.Client{p.alice, p.bob} {
 		row := rows[2+i]
-		if len(row) != 5 || row[0] != who.ID || row[1] != []string{"alice", "bob"}[i] || !strings.HasPrefix(row[2], "127.0.0.1:") {
+		// JOINED is local time with its zone: date, time, zone
+		if len(row) != 6 || row[0] != who.ID || row[1] != []string{"alice", "bob"}[i] || !strings.HasPrefix(row[2], "127.0.0.1:") || row[5] != time.Now().Format("MST") {
 			t.Errorf("show lobby, client %d: %v", i, row)
 		}
 	}
@@ -135,10 +146,13 @@ func TestCommandListAndShow(t *testing.T) {
 	}
 
 	cmdRooms(t, "", "show", "nope", addr).fails(t, `no room \"nope\" (HTTP 404)`)
-	cmdRooms(t, "", "show", addr).fails(t, "accepts 1 arg")
+	cmdRooms(t, "", "show", addr).fails(t, "usage: caddy rooms show <room>")
 	cmdRooms(t, "", "list", addr, "--hub", "nohub").fails(t, `no hub \"nohub\"`)
-	if got := cmdTable(cmdRooms(t, "", "list", addr, "--hub", "other").ok(t)); fmt.Sprint(got) != "[[ROOM MEMBERS]]" {
-		t.Errorf("list --hub other: %v", got)
+	if out := cmdRooms(t, "", "list", addr, "--hub", "other").ok(t); out != "no rooms\n" {
+		t.Errorf("list --hub other: %q", out)
+	}
+	if out := cmdRooms(t, "", "list", addr, "--prefix", "game-").ok(t); out != "no rooms\n" {
+		t.Errorf("list --prefix game-: %q", out)
 	}
 	// names that HTTP would resolve as path steps
 	dots := admJoinFree(t, c, "..")
@@ -186,19 +200,22 @@ func TestCommandPublishKickEmpty(t *testing.T) {
 
 	cmdRooms(t, "", "publish", addr, "lobby", "not json").fails(t, "must be JSON")
 	cmdRooms(t, "", "publish", addr, "nope", "1").fails(t, `no room \"nope\"`)
-	cmdRooms(t, "", "publish", addr).fails(t, "accepts between 1 and 2 arg")
+	cmdRooms(t, "", "publish", addr).fails(t, "usage: caddy rooms publish <room> [<json>|-]")
 
 	// kick
 	out = cmdRooms(t, "", "kick", addr, "lobby", p.bob.ID).ok(t)
 	if out != "disconnected "+p.bob.ID+" from lobby\n" {
 		t.Errorf("kick: %q", out)
 	}
-	p.bob.ExpectClose(1008)
+	p.bob.ExpectClose(hub.CloseKicked, "disconnected by the operator")
 	cmdRooms(t, "", "kick", addr, "lobby", p.bob.ID).fails(t, "no client")
-	if out := cmdRooms(t, "", "kick", addr, "--json", "a/b", p.dave.ID).ok(t); out != "" {
+	if out := cmdRooms(t, "", "kick", addr, "--json", "--reconnect", "a/b", p.dave.ID).ok(t); out != "" {
 		t.Errorf("kick --json printed %q", out)
 	}
-	p.dave.ExpectClose(1008)
+	p.dave.ExpectClose(hub.ClosePolicy, "disconnected by the operator") // --reconnect: a plain disconnect
+	cmdRooms(t, "", "kick", addr).fails(t, "usage: caddy rooms kick <room> <client> [--reconnect]")
+	cmdRooms(t, "", "kick", addr, "lobby").fails(t, "usage: caddy rooms kick")
+	cmdRooms(t, "", "list", addr, "extra").fails(t, "usage: caddy rooms list")
 
 	// empty
 	if out := cmdRooms(t, "", "empty", addr, "lobby").ok(t); out != "emptied lobby\n" {
@@ -230,8 +247,22 @@ func TestCommandFindsTheAdminAddress(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("exit status %d, want 1", r.code)
 	}
-	// the default is localhost:2019, named in the error when nothing is there
-	if r := cmdRooms(t, "", "show", "x"); r.code == 0 || !regexp.MustCompile(`admin endpoint at localhost:2019|HTTP 404`).MatchString(r.stderr) {
-		t.Errorf("without --address: exit %d, %q", r.code, r.stderr)
+	// without --address and --config the command uses Caddy's default admin
+	// address, caddy.DefaultAdminListen: localhost:2019, which packagers
+	// (and this test) may change with CADDY_ADMIN. Pointed at the test's
+	// Caddy that way, it reaches it; pointed at nothing, it names it.
+	want := "localhost:2019"
+	if v, ok := os.LookupEnv("CADDY_ADMIN"); ok {
+		want = v
 	}
+	if caddy.DefaultAdminListen != want {
+		t.Errorf("caddy.DefaultAdminListen is %q, want %q", caddy.DefaultAdminListen, want)
+	}
+	admin := fmt.Sprintf("127.0.0.1:%d", c.AdminPort)
+	out = cmdRoomsEnv(t, []string{"CADDY_ADMIN=" + admin}, "", "show", "lobby").ok(t)
+	if !strings.Contains(out, "room lobby:") {
+		t.Errorf("show through the default address: %q", out)
+	}
+	r = cmdRoomsEnv(t, []string{"CADDY_ADMIN=" + free}, "", "show", "x")
+	r.fails(t, "cannot reach Caddy's admin endpoint at "+free+": is Caddy running")
 }

@@ -98,7 +98,8 @@ type Handler struct {
 	Presence *bool `json:"presence,omitempty"`
 
 	// MaxErrors is how many refused frames in a row close a connection
-	// with code 1008 ("too many errors"); -1 never closes. Default: 20.
+	// with code 4008 ("too many errors": do not reconnect); -1 never
+	// closes. Default: 20.
 	MaxErrors int `json:"max_errors,omitempty"`
 
 	// AllowJoin lists the rooms a connection may join, as patterns: `*`

@@ -3,11 +3,13 @@ package caddyrooms_test
 import (
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
@@ -17,10 +19,14 @@ func TestE2EReloadKeepsConnectionsRoomsAndSeq(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
+		max_rooms 3
+		ping_interval 200ms
+		pong_timeout 10s
 	}
 }`)
 	a := wstest.Join(t, c.URL("ws")+"/ws/r", true)
 	b := wstest.Join(t, c.URL("ws")+"/ws/r", true)
+	pinger := wstest.Join(t, c.URL("ws")+"/ws/p", true)
 	a.Expect("presence")
 	b.Send(map[string]any{"type": "join", "room": "extra", "id": "x"})
 	b.Expect("joined")
@@ -36,6 +42,7 @@ func TestE2EReloadKeepsConnectionsRoomsAndSeq(t *testing.T) {
 		room {path.1}
 		max_rooms 5
 		ping_interval 20s
+		allow_join r extra x*
 	}
 	respond /health "ok"
 }`)
@@ -59,36 +66,102 @@ func TestE2EReloadKeepsConnectionsRoomsAndSeq(t *testing.T) {
 	}
 	b.Expect("ack")
 
-	t.Log("a new connection after the reload joins the same room")
+	t.Log("an old connection keeps the old rules (any room) and limits (max_rooms 3)")
+	b.Send(map[string]any{"type": "join", "room": "third", "id": "3"})
+	b.Expect("joined")
+	b.Send(map[string]any{"type": "join", "room": "x1", "id": "4"})
+	b.ExpectError("too_many_rooms")
+
+	t.Log("a new connection after the reload joins the same room, under the new rules and limits")
 	n := wstest.Join(t, c.URL("ws")+"/ws/r", true)
 	a.Expect("presence")
 	n.Send(map[string]any{"type": "publish", "room": "r", "data": "new"})
 	if f := a.Expect("message"); f.Num("seq") != 5 {
 		t.Fatalf("new member's message: %v", f)
 	}
+	n.Expect("message")
+	n.Expect("ack")
+	n.Send(map[string]any{"type": "join", "room": "third"})
+	n.ExpectError("forbidden")
+	for _, room := range []string{"extra", "x1", "x2", "x3"} { // 5 rooms with r
+		n.Send(map[string]any{"type": "join", "room": room})
+		n.ExpectSkipping("joined", "presence")
+	}
+	n.Send(map[string]any{"type": "join", "room": "x4"})
+	n.ExpectSkipping("error", "presence")
+
+	t.Log("the old connection is pinged every 200ms, a new one not within 1s (20s)")
+	pingCounts := map[string]int{}
+	for _, cl := range []*wstest.Client{pinger, wstest.Join(t, c.URL("ws")+"/ws/x9", true)} {
+		conn, name := cl.Conn, cl.ID
+		conn.SetPingHandler(func(data string) error {
+			pingCounts[name]++
+			return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		cl.ExpectSilence(1200 * time.Millisecond)
+	}
+	if old, fresh := pingCounts[pinger.ID], len(pingCounts)-1; old < 3 || fresh != 0 {
+		t.Fatalf("pings in 1.2s: old connection %d (want 3 or more), new connection %v", old, pingCounts)
+	}
 }
 
+// TestE2EStopClosesWith1001: every way of ending a hub's life closes its
+// connections with 1001 "server stopping": `caddy stop`, SIGINT, SIGTERM,
+// and a reload to a config that has no route of that hub any more (while
+// the routes of other hubs keep their connections).
 func TestE2EStopClosesWith1001(t *testing.T) {
 	t.Parallel()
-	c := testcaddy.Start(t, `:{PORT} {
+	for _, tc := range []struct {
+		name string
+		stop func(c *testcaddy.Caddy) (wait func())
+	}{
+		{"caddy stop", func(c *testcaddy.Caddy) func() { return c.StopAsync() }},
+		{"SIGINT", func(c *testcaddy.Caddy) func() { c.Signal(syscall.SIGINT); return c.WaitExit }},
+		{"SIGTERM", func(c *testcaddy.Caddy) func() { c.Signal(syscall.SIGTERM); return c.WaitExit }},
+		{"reload without the hub", func(c *testcaddy.Caddy) func() {
+			c.Reload(`:{PORT} {
+	rooms /other/* {
+		room {path.1}
+		hub other
+	}
+}`)
+			return func() {}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
 	}
+	rooms /other/* {
+		room {path.1}
+		hub other
+	}
 }`)
-	clients := []*wstest.Client{
-		wstest.Join(t, c.URL("ws")+"/ws/a", true),
-		wstest.Join(t, c.URL("ws")+"/ws/a", true),
-		wstest.Join(t, c.URL("ws")+"/ws/b", true),
-	}
-	clients[0].Expect("presence")
-	done := make(chan struct{})
-	go func() { defer close(done); c.Stop() }()
-	for _, cl := range clients {
-		cl.ExpectClose(websocket.CloseGoingAway)
-	}
-	<-done
-	if !c.Exited() {
-		t.Fatal("caddy still runs")
+			clients := []*wstest.Client{
+				wstest.Join(t, c.URL("ws")+"/ws/a", true),
+				wstest.Join(t, c.URL("ws")+"/ws/a", true),
+				wstest.Join(t, c.URL("ws")+"/ws/b", true),
+			}
+			other := wstest.Join(t, c.URL("ws")+"/other/o", true)
+			clients[0].Expect("presence")
+			wait := tc.stop(c)
+			for _, cl := range clients {
+				cl.ExpectClose(hub.CloseGoingAway, "server stopping")
+			}
+			wait()
+			if tc.name != "reload without the hub" {
+				if !c.Exited() {
+					t.Fatal("caddy still runs")
+				}
+				return
+			}
+			t.Log("the other hub's connection stays")
+			other.Send(map[string]any{"type": "publish", "room": "o", "data": 1})
+			other.Expect("message")
+			other.Expect("ack")
+		})
 	}
 }
 

@@ -1,13 +1,13 @@
 package caddyrooms_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
@@ -24,7 +24,7 @@ func TestE2EMessageSizeLimit(t *testing.T) {
 	other := wstest.Join(t, c.URL("ws")+"/ws/r", true)
 	big.Expect("presence")
 	big.SendRaw(websocket.TextMessage, []byte(`{"type":"publish","room":"r","data":"`+strings.Repeat("x", 2000)+`"}`))
-	big.ExpectClose(websocket.CloseMessageTooBig)
+	big.ExpectClose(websocket.CloseMessageTooBig, "message over max_message_size")
 
 	t.Log("nobody else is affected")
 	if f := other.Expect("presence"); f.Str("event") != "leave" {
@@ -67,7 +67,7 @@ func TestE2ERoomAndMemberLimits(t *testing.T) {
 	y := wstest.Dial(t, c.URL("ws")+"/ws/full", nil)
 	y.Expect("welcome")
 	y.ExpectError("room_full")
-	y.ExpectClose(websocket.ClosePolicyViolation)
+	y.ExpectClose(websocket.ClosePolicyViolation, "cannot join full")
 }
 
 func TestE2ERateLimitAndFlood(t *testing.T) {
@@ -90,8 +90,8 @@ func TestE2ERateLimitAndFlood(t *testing.T) {
 		_, b, err := a.Read(wstest.Timeout)
 		if err != nil {
 			ce, ok := err.(*websocket.CloseError)
-			if !ok || ce.Code != websocket.ClosePolicyViolation || ce.Text != "too many errors" {
-				t.Fatalf("flood ended with %v, want close 1008 too many errors", err)
+			if !ok || ce.Code != 4008 || ce.Text != "too many errors" {
+				t.Fatalf("flood ended with %v, want close 4008 too many errors", err)
 			}
 			break
 		}
@@ -115,21 +115,25 @@ func TestE2ERateLimitAndFlood(t *testing.T) {
 	}
 }
 
+// TestE2ESlowClientIsCutOff: a client that stops reading, under
+// slow_client disconnect, is cut off for its full queue, well before a
+// write to it could time out (write_timeout 1m), and its close says so.
 func TestE2ESlowClientIsCutOff(t *testing.T) {
 	t.Parallel()
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
 		send_queue 512KiB
-		write_timeout 1s
+		write_timeout 1m
 	}
 }`)
-	slow := wstest.Join(t, c.URL("ws")+"/ws/r", true) // never reads again
+	slow := wstest.Join(t, c.URL("ws")+"/ws/r", true) // reads nothing until the end
 	fast := wstest.Join(t, c.URL("ws")+"/ws/r", true)
 	payload := strings.Repeat("z", 16<<10)
 	const n = 1000 // 16 MB, more than loopback buffers hold
 	slowLeft := false
-	for i := 0; i < n; i++ {
+	start := time.Now()
+	for i := 0; i < n && !slowLeft; i++ {
 		fast.Send(map[string]any{"type": "publish", "room": "r", "data": payload})
 		for got := false; !got; {
 			f := fast.Next()
@@ -144,6 +148,10 @@ func TestE2ESlowClientIsCutOff(t *testing.T) {
 	if !slowLeft {
 		t.Fatal("the slow client was never cut off")
 	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("cut off after %s: that is no full queue", took)
+	}
+	slow.ExpectClose(hub.ClosePolicy, "send queue full")
 }
 
 func TestE2EDropOldestPolicy(t *testing.T) {
@@ -166,20 +174,7 @@ func TestE2EDropOldestPolicy(t *testing.T) {
 		fast.Expect("message")
 		fast.Expect("ack")
 	}
-	received, dropped := 0, 0
-	for received+dropped < n {
-		f := slow.Next()
-		switch f.Type() {
-		case "message":
-			received++
-		case "error":
-			var k int
-			if _, err := fmt.Sscan(f.Str("message"), &k); err != nil || f.Str("code") != "messages_dropped" {
-				t.Fatalf("unexpected error frame %v", f)
-			}
-			dropped += k
-		}
-	}
+	received, dropped := slow.ExpectDroppedOldest("r", n)
 	if dropped == 0 || received+dropped != n {
 		t.Fatalf("%d received + %d dropped, want %d with some dropped", received, dropped, n)
 	}
@@ -211,6 +206,7 @@ func TestE2EPingAndPongTimeout(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("the mute client was closed after %s", took)
 	}
+	mute.ExpectClose(hub.ClosePolicy, "pong timeout")
 	if len(pings) < 1 {
 		t.Fatalf("the watcher saw %d pings", len(pings))
 	}

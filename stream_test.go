@@ -8,8 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +24,9 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/caddyrooms/caddyrooms/internal/testcaddy"
+	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
 
 // stWait bounds every wait of these tests.
@@ -366,173 +366,8 @@ func stWSOverStream(t *testing.T, rd io.Reader, wr io.WriteCloser) *websocket.Co
 	return ws
 }
 
-// stPeer reads a WebSocket's frames in the background, so that pings are
-// answered and every wait is bounded without read deadlines.
-type stPeer struct {
-	t      *testing.T
-	name   string
-	ws     *websocket.Conn
-	frames chan stPeerFrame
-	pongs  chan string // application data of the pongs received
-	id     string
-}
-
-type stPeerFrame struct {
-	f   map[string]any
-	raw []byte
-	err error
-}
-
-func stNewPeer(t *testing.T, name string, ws *websocket.Conn) *stPeer {
-	p := &stPeer{t: t, name: name, ws: ws, frames: make(chan stPeerFrame, 64), pongs: make(chan string, 8)}
-	ws.SetPongHandler(func(s string) error {
-		select {
-		case p.pongs <- s:
-		default:
-		}
-		return nil
-	})
-	go func() {
-		defer close(p.frames)
-		for {
-			_, b, err := ws.ReadMessage()
-			if err != nil {
-				p.frames <- stPeerFrame{err: err}
-				return
-			}
-			var f map[string]any
-			if err := json.Unmarshal(b, &f); err != nil {
-				p.frames <- stPeerFrame{raw: b, err: fmt.Errorf("not JSON: %q", b)}
-				return
-			}
-			p.frames <- stPeerFrame{f: f, raw: b}
-		}
-	}()
-	return p
-}
-
-// next returns the next frame; it fails the test after stWait or when
-// the connection ends.
-func (p *stPeer) next() map[string]any {
-	p.t.Helper()
-	select {
-	case pf, ok := <-p.frames:
-		if !ok {
-			p.t.Fatalf("%s: connection already ended", p.name)
-		}
-		if pf.err != nil {
-			p.t.Fatalf("%s: read: %v", p.name, pf.err)
-		}
-		return pf.f
-	case <-time.After(stWait):
-		p.t.Fatalf("%s: no frame within %s", p.name, stWait)
-		return nil
-	}
-}
-
-// expect returns the next frame of type typ, skipping those whose type is
-// in skip; any other frame fails the test.
-func (p *stPeer) expect(typ string, skip ...string) map[string]any {
-	p.t.Helper()
-	for {
-		f := p.next()
-		got, _ := f["type"].(string)
-		if got == typ {
-			return f
-		}
-		if !stContains(skip, got) {
-			p.t.Fatalf("%s: got %v, want a %q frame", p.name, f, typ)
-		}
-	}
-}
-
-func stContains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// join reads welcome and the path room's joined.
-func (p *stPeer) join(room string) {
-	p.t.Helper()
-	w := p.expect("welcome")
-	p.id, _ = w["client"].(string)
-	if p.id == "" {
-		p.t.Fatalf("%s: welcome without a client id: %v", p.name, w)
-	}
-	if j := p.expect("joined"); j["room"] != room {
-		p.t.Fatalf("%s: joined %v, want room %q", p.name, j, room)
-	}
-}
-
-func (p *stPeer) send(v any) {
-	p.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	_ = p.ws.SetWriteDeadline(time.Now().Add(stWait))
-	if err := p.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-		p.t.Fatalf("%s: write: %v", p.name, err)
-	}
-}
-
-// quiet fails if a frame arrives or the connection ends within d.
-func (p *stPeer) quiet(d time.Duration) {
-	p.t.Helper()
-	select {
-	case pf, ok := <-p.frames:
-		if !ok || pf.err != nil {
-			p.t.Fatalf("%s: connection ended within %s: %v", p.name, d, pf.err)
-		}
-		p.t.Fatalf("%s: unexpected frame %s", p.name, pf.raw)
-	case <-time.After(d):
-	}
-}
-
-// closeNormally sends a close frame and expects the server's answer.
-func (p *stPeer) closeNormally() {
-	p.t.Helper()
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
-	if err := p.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(stWait)); err != nil {
-		p.t.Fatalf("%s: writing close: %v", p.name, err)
-	}
-	p.expectClose(websocket.CloseNormalClosure)
-}
-
-// expectClose waits for the end of the connection and fails unless the
-// server closed it with code.
-func (p *stPeer) expectClose(code int) {
-	p.t.Helper()
-	deadline := time.After(stWait)
-	for {
-		select {
-		case pf, ok := <-p.frames:
-			if !ok {
-				p.t.Fatalf("%s: connection ended without a close frame", p.name)
-			}
-			if pf.err == nil {
-				continue
-			}
-			var ce *websocket.CloseError
-			if !errors.As(pf.err, &ce) {
-				p.t.Fatalf("%s: connection ended with %v, want close code %d", p.name, pf.err, code)
-			}
-			if ce.Code != code {
-				p.t.Fatalf("%s: closed with %d %q, want %d", p.name, ce.Code, ce.Text, code)
-			}
-			return
-		case <-deadline:
-			p.t.Fatalf("%s: no close within %s", p.name, stWait)
-		}
-	}
-}
-
 // stDialH1 opens a WebSocket with an HTTP/1.1 Upgrade over TLS.
-func stDialH1(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config, path string) *stPeer {
+func stDialH1(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config, path string) *wstest.Client {
 	t.Helper()
 	d := websocket.Dialer{TLSClientConfig: stALPN(cfg, "http/1.1"), HandshakeTimeout: stWait}
 	ws, resp, err := d.Dial("wss://"+stAddr(c)+path, nil)
@@ -544,39 +379,39 @@ func stDialH1(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config, path string) *s
 		t.Fatalf("HTTP/1.1 WebSocket %s: %v (HTTP %d)", path, err, status)
 	}
 	t.Cleanup(func() { ws.Close() })
-	return stNewPeer(t, "h1", ws)
+	return wstest.Wrap(t, "h1", ws)
 }
 
 // stExchange checks that two peers in room see each other's presence and
 // messages: a publishes, both get the message, then b publishes.
-func stExchange(t *testing.T, room string, a, b *stPeer) {
+func stExchange(t *testing.T, room string, a, b *wstest.Client) {
 	t.Helper()
-	if pr := a.expect("presence", "ack"); pr["event"] != "join" || pr["client"] != b.id || pr["members"] != 2.0 {
-		t.Fatalf("%s: presence %v, want %s joining, 2 members", a.name, pr, b.id)
+	if pr := a.ExpectSkipping("presence", "ack"); pr["event"] != "join" || pr["client"] != b.ID || pr["members"] != 2.0 {
+		t.Fatalf("%s: presence %v, want %s joining, 2 members", a.Name, pr, b.ID)
 	}
 
-	a.send(map[string]any{"type": "publish", "room": room, "data": map[string]any{"from": a.name}, "id": "p1"})
+	a.Send(map[string]any{"type": "publish", "room": room, "data": map[string]any{"from": a.Name}, "id": "p1"})
 	var gotMsg, gotAck bool
 	for !gotMsg || !gotAck {
-		f := a.next()
+		f := a.Next()
 		switch f["type"] {
 		case "message":
-			stCheckMessage(t, a.name, f, room, a.id, a.name, 1)
+			stCheckMessage(t, a.Name, f, room, a.ID, a.Name, 1)
 			gotMsg = true
 		case "ack":
 			if f["id"] != "p1" || f["seq"] != 1.0 {
-				t.Fatalf("%s: ack %v, want id p1 seq 1", a.name, f)
+				t.Fatalf("%s: ack %v, want id p1 seq 1", a.Name, f)
 			}
 			gotAck = true
 		default:
-			t.Fatalf("%s: unexpected %v", a.name, f)
+			t.Fatalf("%s: unexpected %v", a.Name, f)
 		}
 	}
-	stCheckMessage(t, b.name, b.expect("message"), room, a.id, a.name, 1)
+	stCheckMessage(t, b.Name, b.ExpectSkipping("message"), room, a.ID, a.Name, 1)
 
-	b.send(map[string]any{"type": "publish", "room": room, "data": map[string]any{"from": b.name}})
-	stCheckMessage(t, a.name, a.expect("message"), room, b.id, b.name, 2)
-	stCheckMessage(t, b.name, b.expect("message", "ack"), room, b.id, b.name, 2)
+	b.Send(map[string]any{"type": "publish", "room": room, "data": map[string]any{"from": b.Name}})
+	stCheckMessage(t, a.Name, a.ExpectSkipping("message"), room, b.ID, b.Name, 2)
+	stCheckMessage(t, b.Name, b.ExpectSkipping("message", "ack"), room, b.ID, b.Name, 2)
 }
 
 func stCheckMessage(t *testing.T, who string, f map[string]any, room, from, data string, seq float64) {
@@ -624,19 +459,19 @@ func TestStreamHTTP2WebSocket(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 		t.Fatalf("extended CONNECT answered %s %s, want HTTP/2.0 200", resp.Proto, resp.Status)
 	}
-	h2 := stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
-	h2.join("lobby")
+	h2 := wstest.Wrap(t, "h2", stWSOverStream(t, resp.Body, body))
+	h2.ExpectWelcome("lobby")
 
 	h1 := stDialH1(t, c, cfg, "/ws/lobby")
-	h1.join("lobby")
+	h1.ExpectWelcome("lobby")
 	stExchange(t, "lobby", h2, h1)
 
 	// a ping from the client is answered over the stream, too
-	if err := h2.ws.WriteControl(websocket.PingMessage, []byte("h2?"), time.Now().Add(stWait)); err != nil {
+	if err := h2.Conn.WriteControl(websocket.PingMessage, []byte("h2?"), time.Now().Add(stWait)); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case s := <-h2.pongs:
+	case s := <-h2.Pongs():
 		if s != "h2?" {
 			t.Fatalf("pong %q, want %q", s, "h2?")
 		}
@@ -644,17 +479,18 @@ func TestStreamHTTP2WebSocket(t *testing.T) {
 		t.Fatal("no pong over the HTTP/2 stream")
 	}
 
-	h2.closeNormally()
-	if pr := h1.expect("presence", "ack"); pr["event"] != "leave" || pr["client"] != h2.id {
-		t.Fatalf("h1: presence %v, want %s leaving", pr, h2.id)
+	h2.SendClose(websocket.CloseNormalClosure, "bye")
+	h2.ExpectClose(websocket.CloseNormalClosure, "")
+	if pr := h1.ExpectSkipping("presence", "ack"); pr["event"] != "leave" || pr["client"] != h2.ID {
+		t.Fatalf("h1: presence %v, want %s leaving", pr, h2.ID)
 	}
 	// the HTTP/2 connection outlives the WebSocket: another one opens on it
 	resp2, body2, err := stH2Connect(t, cc, c, "/ws/lobby")
 	if err != nil || resp2.StatusCode != http.StatusOK {
 		t.Fatalf("second extended CONNECT on the connection: %v", err)
 	}
-	again := stNewPeer(t, "h2 again", stWSOverStream(t, resp2.Body, body2))
-	again.join("lobby")
+	again := wstest.Wrap(t, "h2 again", stWSOverStream(t, resp2.Body, body2))
+	again.ExpectWelcome("lobby")
 }
 
 // TestStreamHTTP2WithoutExtendedConnect checks what Caddy's HTTP/2 server
@@ -685,11 +521,11 @@ func TestStreamHTTP2WithoutExtendedConnect(t *testing.T) {
 	}
 
 	a := stDialH1(t, c, cfg, "/ws/lobby")
-	a.join("lobby")
-	a.name = "h1 a"
+	a.ExpectWelcome("lobby")
+	a.Name = "h1 a"
 	b := stDialH1(t, c, cfg, "/ws/lobby")
-	b.join("lobby")
-	b.name = "h1 b"
+	b.ExpectWelcome("lobby")
+	b.Name = "h1 b"
 	stExchange(t, "lobby", a, b)
 }
 
@@ -707,16 +543,17 @@ func TestStreamHTTP3WebSocket(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 3 {
 		t.Fatalf("extended CONNECT answered %s %s, want HTTP/3.0 200", resp.Proto, resp.Status)
 	}
-	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
-	h3.join("lobby")
+	h3 := wstest.Wrap(t, "h3", stWSOverStream(t, str, str))
+	h3.ExpectWelcome("lobby")
 
 	h1 := stDialH1(t, c, cfg, "/ws/lobby")
-	h1.join("lobby")
+	h1.ExpectWelcome("lobby")
 	stExchange(t, "lobby", h3, h1)
 
-	h3.closeNormally()
-	if pr := h1.expect("presence", "ack"); pr["event"] != "leave" || pr["client"] != h3.id {
-		t.Fatalf("h1: presence %v, want %s leaving", pr, h3.id)
+	h3.SendClose(websocket.CloseNormalClosure, "bye")
+	h3.ExpectClose(websocket.CloseNormalClosure, "")
+	if pr := h1.ExpectSkipping("presence", "ack"); pr["event"] != "leave" || pr["client"] != h3.ID {
+		t.Fatalf("h1: presence %v, want %s leaving", pr, h3.ID)
 	}
 
 	// a stream without Sec-WebSocket-Version 13 is refused with 400
@@ -749,31 +586,32 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 
 	h2, h3 := stLobbyPair(t, c, cfg)
 
-	h2.quiet(4 * time.Second) // pings are answered by the peers' readers
-	h3.quiet(100 * time.Millisecond)
+	h2.ExpectSilence(4 * time.Second) // pings are answered by the peers' readers
+	h3.ExpectSilence(100 * time.Millisecond)
 
-	h2.send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h2"}})
-	stCheckMessage(t, "h2", h2.expect("message", "ack"), "lobby", h2.id, "h2", 1)
-	stCheckMessage(t, "h3", h3.expect("message"), "lobby", h2.id, "h2", 1)
+	h2.Send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h2"}})
+	stCheckMessage(t, "h2", h2.ExpectSkipping("message", "ack"), "lobby", h2.ID, "h2", 1)
+	stCheckMessage(t, "h3", h3.ExpectSkipping("message"), "lobby", h2.ID, "h2", 1)
 }
 
 // TestStreamPongTimeout checks that a stream WebSocket that stops answering
-// pings is closed with 1008 after ping_interval + pong_timeout.
+// pings is closed with 1008 "pong timeout" after ping_interval +
+// pong_timeout (600 ms), not before.
 func TestStreamPongTimeout(t *testing.T) {
 	c, cfg := stStartCaddy(t, true, stConfig("", "ping_interval 300ms\n\t\tpong_timeout 300ms"))
 	cc := stDialH2(t, c, cfg)
+	start := time.Now() // before the server accepts: its clock starts later
 	resp, body, err := stH2Connect(t, cc, c, "/ws/lobby")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("extended CONNECT: %v", err)
 	}
 	ws := stWSOverStream(t, resp.Body, body)
 	ws.SetPingHandler(func(string) error { return nil }) // never answer
-	p := stNewPeer(t, "h2", ws)
-	p.join("lobby")
-	start := time.Now()
-	p.expectClose(websocket.ClosePolicyViolation)
-	if d := time.Since(start); d < 400*time.Millisecond {
-		t.Fatalf("closed after %s, before ping_interval + pong_timeout", d)
+	p := wstest.Wrap(t, "h2", ws)
+	p.ExpectWelcome("lobby")
+	p.ExpectClose(hub.ClosePolicy, "pong timeout")
+	if d := time.Since(start); d < 600*time.Millisecond || d > 600*time.Millisecond+stWait {
+		t.Fatalf("closed after %s, want ping_interval + pong_timeout (600ms), give or take the load", d)
 	}
 }
 
@@ -785,12 +623,12 @@ func TestStreamQuietPastWriteTimeout(t *testing.T) {
 
 	h2, h3 := stLobbyPair(t, c, cfg)
 
-	h2.quiet(2 * time.Second) // no frame either way: no ping before 3s
-	h3.quiet(100 * time.Millisecond)
+	h2.ExpectSilence(2 * time.Second) // no frame either way: no ping before 3s
+	h3.ExpectSilence(100 * time.Millisecond)
 
-	h3.send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h3"}})
-	stCheckMessage(t, "h2", h2.expect("message"), "lobby", h3.id, "h3", 1)
-	stCheckMessage(t, "h3", h3.expect("message", "ack"), "lobby", h3.id, "h3", 1)
+	h3.Send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h3"}})
+	stCheckMessage(t, "h2", h2.ExpectSkipping("message"), "lobby", h3.ID, "h3", 1)
+	stCheckMessage(t, "h3", h3.ExpectSkipping("message", "ack"), "lobby", h3.ID, "h3", 1)
 }
 
 // TestStreamHTTP3OutlivesQUICIdleTimeout checks that a WebSocket over
@@ -804,11 +642,11 @@ func TestStreamHTTP3OutlivesQUICIdleTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("extended CONNECT over HTTP/3: %s", resp.Status)
 	}
-	h3 := stNewPeer(t, "h3", stWSOverStream(t, str, str))
-	h3.join("lobby")
-	h3.quiet(33 * time.Second)
-	h3.send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h3"}})
-	stCheckMessage(t, "h3", h3.expect("message", "ack"), "lobby", h3.id, "h3", 1)
+	h3 := wstest.Wrap(t, "h3", stWSOverStream(t, str, str))
+	h3.ExpectWelcome("lobby")
+	h3.ExpectSilence(33 * time.Second)
+	h3.Send(map[string]any{"type": "publish", "room": "lobby", "data": map[string]any{"from": "h3"}})
+	stCheckMessage(t, "h3", h3.ExpectSkipping("message", "ack"), "lobby", h3.ID, "h3", 1)
 }
 
 // TestStreamStop checks that `caddy stop` closes WebSockets over HTTP/2 and
@@ -818,28 +656,28 @@ func TestStreamStop(t *testing.T) {
 	h2, h3 := stLobbyPair(t, c, cfg)
 
 	c.Stop()
-	h2.expectClose(websocket.CloseGoingAway)
-	h3.expectClose(websocket.CloseGoingAway)
+	h2.ExpectClose(hub.CloseGoingAway, "server stopping")
+	h3.ExpectClose(hub.CloseGoingAway, "server stopping")
 }
 
 // stLobbyPair opens one WebSocket over HTTP/2 and one over HTTP/3, both in
 // "lobby"; the HTTP/2 one has seen the other join.
-func stLobbyPair(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config) (h2, h3 *stPeer) {
+func stLobbyPair(t *testing.T, c *testcaddy.Caddy, cfg *tls.Config) (h2, h3 *wstest.Client) {
 	t.Helper()
 	cc2 := stDialH2(t, c, cfg)
 	resp, body, err := stH2Connect(t, cc2, c, "/ws/lobby")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("extended CONNECT over HTTP/2: %v", err)
 	}
-	h2 = stNewPeer(t, "h2", stWSOverStream(t, resp.Body, body))
-	h2.join("lobby")
+	h2 = wstest.Wrap(t, "h2", stWSOverStream(t, resp.Body, body))
+	h2.ExpectWelcome("lobby")
 	cc3 := stDialH3(t, c, cfg)
 	resp3, str := stH3Connect(t, cc3, c, "/ws/lobby")
 	if resp3.StatusCode != http.StatusOK {
 		t.Fatalf("extended CONNECT over HTTP/3: %s", resp3.Status)
 	}
-	h3 = stNewPeer(t, "h3", stWSOverStream(t, str, str))
-	h3.join("lobby")
-	h2.expect("presence")
+	h3 = wstest.Wrap(t, "h3", stWSOverStream(t, str, str))
+	h3.ExpectWelcome("lobby")
+	h2.ExpectSkipping("presence")
 	return h2, h3
 }

@@ -24,6 +24,8 @@ export interface RoomsEventMap {
   welcome: Welcome;
   open: Record<string, never>;
   close: { code: number; reason: string; wasClean: boolean; willReconnect: boolean };
+  /** Every end of a connection; willRetry is false after close(), without `reconnect`, and for the server's 4xxx codes. */
+  disconnected: { code: number; reason: string; willRetry: boolean };
   reconnecting: { attempt: number; delay: number };
   message: { room: string; from?: string; data: unknown; seq: number };
   presence: { room: string; event: 'join' | 'leave'; client: string; user?: string; members: number };
@@ -74,3 +76,6 @@ export class RoomsClient extends EventTarget {
 }
 
 export default RoomsClient;
+
+/** True for the close codes after which the client does not reconnect (4000-4999). */
+export function isFinalCloseCode(code: number): boolean;

@@ -31,6 +31,15 @@ class RoomsEvent extends Event {
   }
 }
 
+/** Close codes after which the server says reconnecting would not help
+ * (the server's 4xxx codes): 4000 disconnected by the operator, 4003 the
+ * route's room refused the connection for good, 4008 too many errors.
+ * Any other code (1001 server stopping, 1006 connection lost, 1008 send
+ * queue full or pong timeout, ...) is followed by a reconnect. */
+export function isFinalCloseCode(code) {
+  return code >= 4000 && code <= 4999;
+}
+
 /** The backoff delay before reconnect attempt `attempt` (1, 2, ...):
  * exponential from minDelay, capped at maxDelay, with "equal jitter"
  * (a random value between half the delay and the whole delay). */
@@ -154,6 +163,7 @@ export class RoomsClient extends EventTarget {
       try { ws.close(code, reason); } catch { ws.close(); }
     }
     this._emit('close', { code, reason, wasClean: true, willReconnect: false });
+    this._emit('disconnected', { code, reason, willRetry: false });
   }
 
   // ---- internals ----
@@ -207,11 +217,12 @@ export class RoomsClient extends EventTarget {
       this._pending.delete(id);
       p.reject(new RoomsError('disconnected', `connection closed before the reply to ${p.type} (id ${id})`));
     }
-    const willReconnect = this.options.reconnect && this.state !== 'closed';
+    const willReconnect = this.options.reconnect && this.state !== 'closed' && !isFinalCloseCode(ev.code);
     this._emit('close', { code: ev.code, reason: ev.reason, wasClean: ev.wasClean, willReconnect });
+    this._emit('disconnected', { code: ev.code, reason: ev.reason, willRetry: willReconnect });
     if (!willReconnect) {
       this.state = 'closed';
-      const err = () => new RoomsError('disconnected', `connection closed (code ${ev.code})`);
+      const err = () => new RoomsError('disconnected', `connection closed (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`);
       if (!wasWelcomed) this._connectedSettle.reject(err());
       this._rejectAll(err);
       for (const w of this._readyWaiters.splice(0)) {

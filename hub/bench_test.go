@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caddyrooms/caddyrooms/internal/wsframe"
 )
 
 // discardConn is a net.Conn that accepts every write at once.
@@ -98,21 +100,42 @@ func BenchmarkJoinLeave(b *testing.B) {
 	waitWritten(clients)
 }
 
-// BenchmarkClientPublish is a member publishing (the json protocol's
-// publish, ack included) into a room of 100.
+// BenchmarkClientPublish is a member publishing into a room of 100, the
+// whole way its frame goes: the masked client frame decoded (wsdecode), the
+// rate limit checked, the JSON parsed and dispatched, the message fanned
+// out and the ack queued, the writes included.
 func BenchmarkClientPublish(b *testing.B) {
 	h, clients := benchRoom(b, 100)
-	data := []byte(`{"text":"hello"}`)
+	pubCfg := Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}.WithDefaults()
+	pub := clients[0]
+	pub.cfg = &pubCfg
+	r := newReader(pub)
+	if r.limiter == nil {
+		b.Fatal("no rate limiter: the benchmark would skip it")
+	}
+	frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"text":"hello"},"id":"p"}`))
+	buf := make([]byte, len(frame))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		seq, err := h.publishFrom(clients[0], "room", data, false)
-		if err != nil {
-			b.Fatal(err)
+		copy(buf, frame) // the reader unmasks in place
+		if r.consume(buf) {
+			b.Fatal("the reader ended")
 		}
-		clients[0].send(ackFrame("", seq))
 	}
 	waitWritten(clients)
+	b.StopTimer()
+	if r.errors != 0 {
+		b.Fatalf("%d publishes refused", r.errors)
+	}
+	if d, _ := h.Room("room"); d.Seq != uint64(b.N) {
+		b.Fatalf("room seq %d after %d publishes", d.Seq, b.N)
+	}
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// benchClientFrame is payload as one masked text frame from a client.
+func benchClientFrame(payload []byte) []byte {
+	return wsframe.Frame{Fin: true, Op: opText, Payload: payload, Key: testKey}.Encode()
 }
 
 // BenchmarkClientBurst is one member's read of 64 KiB of publishes (606
@@ -121,8 +144,7 @@ func BenchmarkClientPublish(b *testing.B) {
 // queue of a member right after the read (the mean over the reads), which
 // is what a burst alone can make a client's queue look like.
 func BenchmarkClientBurst(b *testing.B) {
-	frame := clientFrame(wsFrame{fin: true, op: opText, key: testKey,
-		payload: []byte(`{"type":"publish","room":"room","data":{"text":"a hundred bytes of payload, more or less, in a chat"}}`)})
+	frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"text":"a hundred bytes of payload, more or less, in a chat"}}`))
 	burst := make([]byte, 0, 64<<10)
 	for len(burst)+len(frame) <= cap(burst) {
 		burst = append(burst, frame...)

@@ -1,54 +1,31 @@
 package hub
 
-import (
-	"encoding/binary"
-	"unicode/utf8"
-)
+import "errors"
 
-// Close codes the server sends or reads (RFC 6455 section 7.4.1).
+// Close codes the server sends or reads (RFC 6455 section 7.4.1). After the
+// 1xxx codes a client may reconnect (with backoff); the 4xxx codes (RFC
+// 6455's private range) say that reconnecting would not help.
 const (
 	CloseNormal        = 1000
-	CloseGoingAway     = 1001 // the server is stopping
+	CloseGoingAway     = 1001 // the server is stopping: reconnect
 	CloseProtocolError = 1002 // a frame that breaks the framing rules
 	CloseNoStatus      = 1005 // a close frame with no code: never sent
 	CloseInvalidData   = 1007 // a text message that is not UTF-8
-	ClosePolicy        = 1008 // slow client, too many errors, kicked, pong timeout
-	CloseTooBig        = 1009 // a message over max_message_size
+	ClosePolicy        = 1008 // send queue full, pong timeout, route room full or unavailable, kick --reconnect: reconnect
+	CloseTooBig        = 1009 // a message over max_message_size: reconnect
+
+	CloseKicked      = 4000 // disconnected by the operator: do not reconnect
+	CloseForbidden   = 4003 // the route's room refused the connection for good: do not reconnect
+	CloseTooManyErrs = 4008 // max_errors refused frames in a row: do not reconnect
 )
 
-// checkClose validates a close frame's payload: empty, or a code that may
-// be sent on the wire followed by a UTF-8 reason.
-func checkClose(p []byte) error {
-	if len(p) == 0 {
-		return nil
+// refusedRoomCloseCode is the close code for a connection whose route room
+// refused it: CloseForbidden when a new connection would be refused again
+// (forbidden, an invalid room name), else ClosePolicy.
+func refusedRoomCloseCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) && (e.Code == CodeForbidden || e.Code == CodeInvalidRoom) {
+		return CloseForbidden
 	}
-	if len(p) == 1 {
-		return protoErr(CloseProtocolError, "close frame of one byte")
-	}
-	if !validCloseCode(int(binary.BigEndian.Uint16(p))) {
-		return protoErr(CloseProtocolError, "invalid close code")
-	}
-	if !utf8.Valid(p[2:]) {
-		return protoErr(CloseInvalidData, "close reason is not valid UTF-8")
-	}
-	return nil
-}
-
-// validCloseCode reports whether a peer may send code (RFC 6455 section
-// 7.4 and the IANA registry).
-func validCloseCode(code int) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	default:
-		return code >= 3000 && code <= 4999
-	}
-}
-
-// closeCodeOf is the code of a close frame's payload; 1005 when it has none.
-func closeCodeOf(p []byte) int {
-	if len(p) < 2 {
-		return CloseNoStatus
-	}
-	return int(binary.BigEndian.Uint16(p))
+	return ClosePolicy
 }

@@ -51,7 +51,7 @@ type Config struct {
 	PingInterval   time.Duration // negative disables pings
 	PongTimeout    time.Duration
 	NoPresence     bool // true turns presence events off
-	MaxErrors      int  // consecutive error replies before closing with 1008; negative: never
+	MaxErrors      int  // consecutive error replies before closing with 4008; negative: never
 	Authorizer     Authorizer
 }
 

@@ -228,6 +228,6 @@ func (r *reader) fail(err error, id, room string) {
 	r.errors++
 	if max := r.c.cfg.MaxErrors; max > 0 && r.errors >= max {
 		r.c.logAt(zap.WarnLevel, "closing after repeated errors", zap.Int("errors", r.errors), zap.String("code", e.Code), zap.String("room", room))
-		r.c.Close(ClosePolicy, "too many errors")
+		r.c.Close(CloseTooManyErrs, "too many errors")
 	}
 }

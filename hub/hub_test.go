@@ -248,26 +248,16 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 				}
 				d, _ := s.hub.Room("r")
 				switch policy {
-				case hub.Disconnect: // cut off and out of the room
-					if s.hub.Client(slow.ID) != nil && d.Members != 2 {
+				case hub.Disconnect: // cut off, out of the room at once, and told why
+					if d.Members != 2 || len(d.Clients) != 2 || d.Clients[0].ID == slow.ID || d.Clients[1].ID == slow.ID {
 						t.Fatalf("slow client still in the room: %+v", d)
 					}
+					slow.ExpectClose(hub.ClosePolicy, "send queue full")
 				case hub.DropOldest: // still a member, told of every message it lost
 					if d.Members != 3 {
 						t.Fatalf("slow client left the room: %+v", d)
 					}
-					received, dropped := 0, 0
-					for received+dropped < n {
-						f := slow.Next()
-						switch {
-						case f.Type() == "message":
-							received++
-						case f.Type() == "error" && f.Str("code") == hub.CodeDropped:
-							var k int
-							fmt.Sscanf(f.Str("message"), "%d", &k)
-							dropped += k
-						}
-					}
+					received, dropped := slow.ExpectDroppedOldest("r", n)
 					if dropped == 0 || received+dropped != n {
 						t.Fatalf("slow client: %d received + %d dropped, want %d with some dropped", received, dropped, n)
 					}

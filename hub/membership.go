@@ -90,9 +90,16 @@ func (h *Hub) leaveAll(c *Client) {
 	}
 }
 
-// Kick disconnects the member of room called clientID with close code 1008;
-// it reports false when there is no such member.
+// Kick disconnects the member of room called clientID with close code
+// CloseKicked (do not reconnect); it reports false when there is no such
+// member.
 func (h *Hub) Kick(room, clientID string) bool {
+	return h.KickWithCode(room, clientID, CloseKicked)
+}
+
+// KickWithCode is Kick with the close code given: ClosePolicy tells the
+// client that it may reconnect.
+func (h *Hub) KickWithCode(room, clientID string, code int) bool {
 	c := h.Client(clientID)
 	if c == nil {
 		return false
@@ -103,7 +110,7 @@ func (h *Hub) Kick(room, clientID string) bool {
 	if !in {
 		return false
 	}
-	c.Close(ClosePolicy, "disconnected by the operator")
+	c.Close(code, "disconnected by the operator")
 	return true
 }
 

@@ -139,7 +139,7 @@ func TestHalfSentMessagesBounded(t *testing.T) {
 	const conns, size = 5000, 64 << 10
 	h := New(Options{})
 	cfg := Config{PingInterval: 500 * time.Millisecond, PongTimeout: 500 * time.Millisecond, NoPresence: true}.WithDefaults()
-	frame := clientFrame(wsFrame{fin: true, op: opBinary, payload: make([]byte, size-16), key: testKey})
+	frame := frm(true, opBinary, string(make([]byte, size-16)))
 	half := frame[:len(frame)/2]
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -46,7 +46,7 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 //
 // When the route's room refuses the connection, the client returned is
 // closing already (Start sends it the error frame and closes it with
-// 1008) and the error says why. When the hub is closed, Admit returns a
+// 1008, or 4003 when it is refused for good) and the error says why. When the hub is closed, Admit returns a
 // nil client and errClosing.
 func (h *Hub) Admit(cn Conn, cfg *Config) (*Client, error) {
 	if h.closed.Load() {
@@ -63,7 +63,7 @@ func (h *Hub) Admit(cn Conn, cfg *Config) (*Client, error) {
 	if cn.Room != "" {
 		if err := h.join(c, cn.Room, ""); err != nil {
 			c.sendError(err, "")
-			c.Close(ClosePolicy, "cannot join "+cn.Room)
+			c.Close(refusedRoomCloseCode(err), "cannot join "+cn.Room)
 			c.logAt(zap.WarnLevel, "refused the route's room", zap.String("room", cn.Room), zap.Error(err))
 			return c, err
 		}

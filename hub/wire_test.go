@@ -28,6 +28,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caddyrooms/caddyrooms/hub"
+	"github.com/caddyrooms/caddyrooms/internal/wsframe"
 	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
 
@@ -53,29 +54,7 @@ var wireMaskKey = [4]byte{0x9a, 0x3c, 0x5e, 0x71}
 // wireEncode encodes one client frame: b0 is the FIN, RSV and opcode byte
 // as sent; the payload is masked with wireMaskKey unless masked is false.
 func wireEncode(b0 byte, payload []byte, masked bool) []byte {
-	b := []byte{b0}
-	var maskBit byte
-	if masked {
-		maskBit = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, maskBit|byte(n))
-	case n <= 0xFFFF:
-		b = append(b, maskBit|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, maskBit|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	if !masked {
-		return append(b, payload...)
-	}
-	b = append(b, wireMaskKey[:]...)
-	for i, c := range payload {
-		b = append(b, c^wireMaskKey[i&3])
-	}
-	return b
+	return wsframe.FromByte0(b0, payload, wireMaskKey, masked).Encode()
 }
 
 // wireFrame is a masked client frame.
@@ -83,7 +62,7 @@ func wireFrame(b0 byte, payload string) []byte { return wireEncode(b0, []byte(pa
 
 // wireClosePayload is a close frame's payload: code and reason.
 func wireClosePayload(code int, reason string) string {
-	return string(binary.BigEndian.AppendUint16(nil, uint16(code))) + reason
+	return string(wsframe.ClosePayload(uint16(code), reason))
 }
 
 // wireConcat joins frames into one write.
@@ -261,8 +240,8 @@ func (c *wireConn) expectPong(payload []byte) {
 }
 
 // expectClose reads the next frame and fails unless it is a close frame
-// with code; it returns the reason.
-func (c *wireConn) expectClose(code int) string {
+// with code and reason.
+func (c *wireConn) expectClose(code int, reason string) {
 	c.t.Helper()
 	f := c.next()
 	if f.op != wireClose {
@@ -271,10 +250,9 @@ func (c *wireConn) expectClose(code int) string {
 	if len(f.payload) < 2 {
 		c.t.Fatalf("close frame without a code: %q", f.payload)
 	}
-	if got := int(binary.BigEndian.Uint16(f.payload)); got != code {
-		c.t.Fatalf("closed with %d %q, want %d", got, f.payload[2:], code)
+	if got := int(binary.BigEndian.Uint16(f.payload)); got != code || string(f.payload[2:]) != reason {
+		c.t.Fatalf("closed with %d %q, want %d %q", got, f.payload[2:], code, reason)
 	}
-	return string(f.payload[2:])
 }
 
 // expectEOF fails unless the server ends the TCP stream, with nothing more
@@ -451,7 +429,8 @@ func TestWireKeepalive(t *testing.T) {
 	})
 }
 
-// 3. Frames that break RFC 6455 close the connection with the right code;
+// 3. Frames that break RFC 6455 close the connection with the right code
+// and reason;
 // the server then ends the TCP connection and forgets the client.
 func TestWireProtocolErrors(t *testing.T) {
 	eachReadMode(t, func(t *testing.T, o readMode) {
@@ -460,35 +439,36 @@ func TestWireProtocolErrors(t *testing.T) {
 		huge := []byte{wireFin | wireText, 0x80 | 127, 0, 0, 0, 0, 0x40, 0, 0, 0} // 1 GiB announced, no payload
 		huge = append(huge, wireMaskKey[:]...)
 		cases := []struct {
-			name string
-			data []byte
-			code int
+			name   string
+			data   []byte
+			code   int
+			reason string
 		}{
-			{"unmasked", wireEncode(wireFin|wireText, []byte(join), false), websocket.CloseProtocolError},
-			{"rsv1", wireFrame(wireFin|wireRSV1|wireText, join), websocket.CloseProtocolError},
-			{"rsv2", wireFrame(wireFin|wireRSV2|wireText, join), websocket.CloseProtocolError},
-			{"rsv3 on a ping", wireFrame(wireFin|wireRSV3|wirePing, "p"), websocket.CloseProtocolError},
-			{"unknown data opcode", wireFrame(wireFin|0x3, join), websocket.CloseProtocolError},
-			{"unknown control opcode", wireFrame(wireFin|0xB, ""), websocket.CloseProtocolError},
-			{"control frame over 125 bytes", wireFrame(wireFin|wirePing, strings.Repeat("p", 126)), websocket.CloseProtocolError},
-			{"fragmented ping", wireFrame(wirePing, "p"), websocket.CloseProtocolError},
-			{"continuation with no message", wireFrame(wireFin|wireCont, join), websocket.CloseProtocolError},
-			{"new message inside a fragmented one", wireConcat(wireFrame(wireText, `{"type":`), wireFrame(wireFin|wireText, join)), websocket.CloseProtocolError},
-			{"close of one byte", wireFrame(wireFin|wireClose, "\x03"), websocket.CloseProtocolError},
-			{"close with code 1005", wireFrame(wireFin|wireClose, wireClosePayload(1005, "")), websocket.CloseProtocolError},
-			{"close with code 999", wireFrame(wireFin|wireClose, wireClosePayload(999, "")), websocket.CloseProtocolError},
-			{"close reason not UTF-8", wireFrame(wireFin|wireClose, wireClosePayload(1000, "\xff")), websocket.CloseInvalidFramePayloadData},
-			{"text not UTF-8", wireFrame(wireFin|wireText, "{\"type\":\"join\",\"room\":\"r\xc3\x28\"}"), websocket.CloseInvalidFramePayloadData},
-			{"fragmented text not UTF-8", wireConcat(wireFrame(wireText, `{"type":"join",`), wireFrame(wireFin|wireCont, "\"room\":\"\xed\xa0\x80\"}")), websocket.CloseInvalidFramePayloadData},
-			{"message over max_message_size", wireFrame(wireFin|wireText, strings.Repeat(" ", 1025)), websocket.CloseMessageTooBig},
-			{"fragments over max_message_size", wireConcat(wireFrame(wireText, strings.Repeat(" ", 500)), wireFrame(wireCont, strings.Repeat(" ", 500)), wireFrame(wireFin|wireCont, strings.Repeat(" ", 25))), websocket.CloseMessageTooBig},
-			{"1 GiB announced", huge, websocket.CloseMessageTooBig},
+			{"unmasked", wireEncode(wireFin|wireText, []byte(join), false), websocket.CloseProtocolError, "client frame not masked"},
+			{"rsv1", wireFrame(wireFin|wireRSV1|wireText, join), websocket.CloseProtocolError, "reserved bits set"},
+			{"rsv2", wireFrame(wireFin|wireRSV2|wireText, join), websocket.CloseProtocolError, "reserved bits set"},
+			{"rsv3 on a ping", wireFrame(wireFin|wireRSV3|wirePing, "p"), websocket.CloseProtocolError, "reserved bits set"},
+			{"unknown data opcode", wireFrame(wireFin|0x3, join), websocket.CloseProtocolError, "unknown opcode 3"},
+			{"unknown control opcode", wireFrame(wireFin|0xB, ""), websocket.CloseProtocolError, "unknown opcode 11"},
+			{"control frame over 125 bytes", wireFrame(wireFin|wirePing, strings.Repeat("p", 126)), websocket.CloseProtocolError, "fragmented or oversized control frame"},
+			{"fragmented ping", wireFrame(wirePing, "p"), websocket.CloseProtocolError, "fragmented or oversized control frame"},
+			{"continuation with no message", wireFrame(wireFin|wireCont, join), websocket.CloseProtocolError, "continuation frame with no message"},
+			{"new message inside a fragmented one", wireConcat(wireFrame(wireText, `{"type":`), wireFrame(wireFin|wireText, join)), websocket.CloseProtocolError, "new message before the last one ended"},
+			{"close of one byte", wireFrame(wireFin|wireClose, "\x03"), websocket.CloseProtocolError, "close frame of one byte"},
+			{"close with code 1005", wireFrame(wireFin|wireClose, wireClosePayload(1005, "")), websocket.CloseProtocolError, "invalid close code"},
+			{"close with code 999", wireFrame(wireFin|wireClose, wireClosePayload(999, "")), websocket.CloseProtocolError, "invalid close code"},
+			{"close reason not UTF-8", wireFrame(wireFin|wireClose, wireClosePayload(1000, "\xff")), websocket.CloseInvalidFramePayloadData, "close reason is not valid UTF-8"},
+			{"text not UTF-8", wireFrame(wireFin|wireText, "{\"type\":\"join\",\"room\":\"r\xc3\x28\"}"), websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8"},
+			{"fragmented text not UTF-8", wireConcat(wireFrame(wireText, `{"type":"join",`), wireFrame(wireFin|wireCont, "\"room\":\"\xed\xa0\x80\"}")), websocket.CloseInvalidFramePayloadData, "text message is not valid UTF-8"},
+			{"message over max_message_size", wireFrame(wireFin|wireText, strings.Repeat(" ", 1025)), websocket.CloseMessageTooBig, "message over max_message_size"},
+			{"fragments over max_message_size", wireConcat(wireFrame(wireText, strings.Repeat(" ", 500)), wireFrame(wireCont, strings.Repeat(" ", 500)), wireFrame(wireFin|wireCont, strings.Repeat(" ", 25))), websocket.CloseMessageTooBig, "message over max_message_size"},
+			{"1 GiB announced", huge, websocket.CloseMessageTooBig, "message over max_message_size"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				c := wireJoin(t, s, "/")
 				c.write(tc.data)
-				c.expectClose(tc.code)
+				c.expectClose(tc.code, tc.reason)
 				c.expectEOF()
 				c.nc.Close()
 				wireWaitNoClients(t, s)
@@ -597,7 +577,7 @@ func TestWireFragmented(t *testing.T) {
 					t.Fatalf("ack: %v", f)
 				}
 				c.write(wireFrame(wireFin|wireClose, wireClosePayload(1000, "")))
-				c.expectClose(1000)
+				c.expectClose(1000, "")
 				c.expectEOF()
 				c.nc.Close()
 				wireWaitFor(t, "room r gone", func() bool { _, ok := s.hub.Room("r"); return !ok })
@@ -675,9 +655,7 @@ func TestWireCloseHandshake(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				c := wireJoin(t, s, "/r")
 				c.write(wireFrame(wireFin|wireClose, tc.payload))
-				if reason := c.expectClose(1000); reason != "" {
-					t.Logf("reason %q", reason)
-				}
+				c.expectClose(1000, "")
 				c.expectEOF()
 				c.nc.Close()
 				wireWaitNoClients(t, s)
@@ -695,7 +673,7 @@ func TestWireCloseHandshake(t *testing.T) {
 				wireFrame(wireFin|wireClose, wireClosePayload(1000, "")),
 				wireFrame(wireFin|wireText, `{"type":"publish","room":"r","data":"after close"}`),
 			))
-			c.expectClose(1000)
+			c.expectClose(1000, "")
 			c.expectEOF()
 			c.nc.Close()
 			if f := member.Expect("presence"); f.Str("event") != "leave" || f.Str("client") != c.ID {

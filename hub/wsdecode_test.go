@@ -2,89 +2,25 @@ package hub
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/caddyrooms/caddyrooms/internal/wsframe"
 )
 
 // ---------------------------------------------------------------------------
 // Building client frames
 
-// lenEnc chooses how clientFrame encodes the payload length.
-type lenEnc int
-
-const (
-	lenAuto lenEnc = iota // the minimal encoding, as RFC 6455 asks of senders
-	len16                 // force the 126 + 16-bit form
-	len64                 // force the 127 + 64-bit form
-)
-
-// wsFrame describes one client-to-server frame for clientFrame.
-type wsFrame struct {
-	fin      bool
-	rsv      byte // RSV1..RSV3, as the 0x70 bits of the first byte
-	op       byte
-	payload  []byte
-	key      [4]byte
-	enc      lenEnc
-	unmasked bool // leave the frame unmasked, which a client must not do
-}
-
 // testKey is the masking key of the RFC 6455 section 5.7 examples.
 var testKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
 
-// clientFrame encodes f as a client would send it: header, masking key,
-// then the payload XORed with the key. f.payload is not modified.
-func clientFrame(f wsFrame) []byte {
-	b := []byte{f.op & 0x0F}
-	if f.fin {
-		b[0] |= 0x80
-	}
-	b[0] |= f.rsv & 0x70
-	var maskBit byte = 0x80
-	if f.unmasked {
-		maskBit = 0
-	}
-	n := len(f.payload)
-	enc := f.enc
-	if enc == lenAuto {
-		switch {
-		case n > 0xFFFF:
-			enc = len64
-		case n > 125:
-			enc = len16
-		}
-	}
-	switch enc {
-	case len16:
-		if n > 0xFFFF {
-			panic("clientFrame: payload too long for a 16-bit length")
-		}
-		b = append(b, maskBit|126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	case len64:
-		b = append(b, maskBit|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	default:
-		b = append(b, maskBit|byte(n))
-	}
-	if f.unmasked {
-		return append(b, f.payload...)
-	}
-	b = append(b, f.key[:]...)
-	for i, c := range f.payload {
-		b = append(b, c^f.key[i%4])
-	}
-	return b
-}
-
 // frm is a masked frame with testKey and the minimal length encoding.
 func frm(fin bool, op byte, payload string) []byte {
-	return clientFrame(wsFrame{fin: fin, op: op, payload: []byte(payload), key: testKey})
+	return wsframe.Frame{Fin: fin, Op: op, Payload: []byte(payload), Key: testKey}.Encode()
 }
 
 // headerOf is the header (masking key included) of an encoded frame whose
@@ -95,7 +31,7 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // closePayload is a close frame's payload: the code, then the reason.
 func closePayload(code uint16, reason string) string {
-	return string(binary.BigEndian.AppendUint16(nil, code)) + reason
+	return string(wsframe.ClosePayload(code, reason))
 }
 
 // pattern is n bytes of a repeating, recognisable sequence.
@@ -105,35 +41,6 @@ func pattern(n int) string {
 		b[i] = byte('a' + i%26)
 	}
 	return string(b)
-}
-
-func TestClientFrameHelper(t *testing.T) {
-	// RFC 6455 section 5.7: a single-frame masked text message "Hello".
-	want := []byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58}
-	if got := frm(true, opText, "Hello"); !bytes.Equal(got, want) {
-		t.Errorf("masked Hello = % x, want % x", got, want)
-	}
-	// RFC 6455 section 5.7: unmasked "Hel" (not final), and a 256-byte and
-	// a 64 KiB unmasked binary frame.
-	if got := clientFrame(wsFrame{op: opText, payload: []byte("Hel"), unmasked: true}); !bytes.Equal(got, []byte{0x01, 0x03, 0x48, 0x65, 0x6c}) {
-		t.Errorf("unmasked Hel = % x", got)
-	}
-	if got := clientFrame(wsFrame{fin: true, op: opBinary, payload: make([]byte, 256), unmasked: true}); !bytes.Equal(got[:4], []byte{0x82, 0x7E, 0x01, 0x00}) || len(got) != 4+256 {
-		t.Errorf("256-byte header = % x, len %d", got[:4], len(got))
-	}
-	if got := clientFrame(wsFrame{fin: true, op: opBinary, payload: make([]byte, 65536), unmasked: true}); !bytes.Equal(got[:10], []byte{0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0}) || len(got) != 10+65536 {
-		t.Errorf("64 KiB header = % x, len %d", got[:10], len(got))
-	}
-	// Forced encodings, RSV bits.
-	if got := clientFrame(wsFrame{fin: true, op: opText, payload: []byte("hi"), enc: len16, key: [4]byte{}}); !bytes.Equal(got, []byte{0x81, 0xFE, 0, 2, 0, 0, 0, 0, 'h', 'i'}) {
-		t.Errorf("forced 16-bit = % x", got)
-	}
-	if got := clientFrame(wsFrame{fin: true, op: opText, payload: []byte("hi"), enc: len64, key: [4]byte{}}); !bytes.Equal(got, []byte{0x81, 0xFF, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 'h', 'i'}) {
-		t.Errorf("forced 64-bit = % x", got)
-	}
-	if got := clientFrame(wsFrame{fin: false, rsv: 0x50, op: opPing, key: [4]byte{}}); got[0] != 0x59 {
-		t.Errorf("rsv first byte = %#x, want 0x59", got[0])
-	}
 }
 
 // ---------------------------------------------------------------------------
@@ -335,7 +242,7 @@ func feedCases() []feedCase {
 		bin256[i] = byte(i)
 	}
 	p125, p126, p65535, p70000 := pattern(125), pattern(126), pattern(65535), pattern(70000)
-	big := clientFrame(wsFrame{fin: true, op: opBinary, payload: []byte(p70000), key: testKey})
+	big := wsframe.Frame{Fin: true, Op: opBinary, Payload: []byte(p70000), Key: testKey}.Encode()
 	tooBig129 := frm(true, opBinary, pattern(129))
 	first100 := frm(false, opText, pattern(100))
 	cont29 := frm(true, opContinuation, pattern(29))
@@ -350,12 +257,12 @@ func feedCases() []feedCase {
 		// --- accepted ---
 		{name: "text", in: frm(true, opText, "Hello"), want: []wsEvent{textEv("Hello")}},
 		{name: "rfc 5.7 masked Hello", in: []byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58}, want: []wsEvent{textEv("Hello")}},
-		{name: "binary", in: clientFrame(wsFrame{fin: true, op: opBinary, payload: bin256, key: testKey}), want: []wsEvent{msgEv(opBinary, string(bin256))}},
+		{name: "binary", in: wsframe.Frame{Fin: true, Op: opBinary, Payload: bin256, Key: testKey}.Encode(), want: []wsEvent{msgEv(opBinary, string(bin256))}},
 		{name: "binary need not be UTF-8", in: frm(true, opBinary, "\xff\xfe\x00"), want: []wsEvent{msgEv(opBinary, "\xff\xfe\x00")}},
 		{name: "multi-byte UTF-8 text", in: frm(true, opText, "héllo wörld €😀"), want: []wsEvent{textEv("héllo wörld €😀")}},
 		{name: "empty text", in: frm(true, opText, ""), want: []wsEvent{textEv("")}},
 		{name: "empty binary", in: frm(true, opBinary, ""), want: []wsEvent{msgEv(opBinary, "")}},
-		{name: "zero masking key", in: clientFrame(wsFrame{fin: true, op: opText, payload: []byte("plain")}), want: []wsEvent{textEv("plain")}},
+		{name: "zero masking key", in: wsframe.Frame{Fin: true, Op: opText, Payload: []byte("plain")}.Encode(), want: []wsEvent{textEv("plain")}},
 		{name: "125 bytes, 7-bit length", in: frm(true, opText, p125), want: []wsEvent{textEv(p125)}},
 		{name: "126 bytes, 16-bit length", in: frm(true, opText, p126), want: []wsEvent{textEv(p126)}},
 		{name: "65535 bytes, 16-bit length", in: frm(true, opBinary, p65535), want: []wsEvent{msgEv(opBinary, p65535)}},
@@ -364,8 +271,8 @@ func feedCases() []feedCase {
 		{name: "fragments summing to exactly the limit", limit: 129, in: cat(first100, cont29), want: []wsEvent{textEv(pattern(100) + pattern(29))}},
 		// RFC 6455 5.2 asks senders for the minimal length encoding but says
 		// nothing of receivers; this reader is lenient, like most servers.
-		{name: "non-minimal 16-bit length", in: clientFrame(wsFrame{fin: true, op: opText, payload: []byte("short"), key: testKey, enc: len16}), want: []wsEvent{textEv("short")}},
-		{name: "non-minimal 64-bit length", in: clientFrame(wsFrame{fin: true, op: opText, payload: []byte("short"), key: testKey, enc: len64}), want: []wsEvent{textEv("short")}},
+		{name: "non-minimal 16-bit length", in: wsframe.Frame{Fin: true, Op: opText, Payload: []byte("short"), Key: testKey, Enc: wsframe.Len16}.Encode(), want: []wsEvent{textEv("short")}},
+		{name: "non-minimal 64-bit length", in: wsframe.Frame{Fin: true, Op: opText, Payload: []byte("short"), Key: testKey, Enc: wsframe.Len64}.Encode(), want: []wsEvent{textEv("short")}},
 		{
 			name: "several frames in one feed",
 			in:   cat(frm(true, opText, "one"), frm(true, opBinary, "two"), frm(true, opPing, "p"), frm(true, opText, ""), frm(true, opPong, "q"), frm(true, opText, "three")),
@@ -432,20 +339,20 @@ func feedCases() []feedCase {
 		{name: "close with 123-byte reason", in: frm(true, opClose, closePayload(1000, pattern(123))), want: []wsEvent{closeEv(1000, pattern(123))}, stop: true},
 
 		// --- refused ---
-		{name: "RSV1 set", in: clientFrame(wsFrame{fin: true, rsv: 0x40, op: opText, payload: []byte("x"), key: testKey}), code: 1002},
-		{name: "RSV2 set", in: clientFrame(wsFrame{fin: true, rsv: 0x20, op: opBinary, payload: []byte("x"), key: testKey}), code: 1002},
-		{name: "RSV3 set", in: clientFrame(wsFrame{fin: true, rsv: 0x10, op: opText, payload: []byte("x"), key: testKey}), code: 1002},
-		{name: "RSV set on a ping", in: clientFrame(wsFrame{fin: true, rsv: 0x40, op: opPing, key: testKey}), code: 1002},
+		{name: "RSV1 set", in: wsframe.Frame{Fin: true, RSV: 0x40, Op: opText, Payload: []byte("x"), Key: testKey}.Encode(), code: 1002},
+		{name: "RSV2 set", in: wsframe.Frame{Fin: true, RSV: 0x20, Op: opBinary, Payload: []byte("x"), Key: testKey}.Encode(), code: 1002},
+		{name: "RSV3 set", in: wsframe.Frame{Fin: true, RSV: 0x10, Op: opText, Payload: []byte("x"), Key: testKey}.Encode(), code: 1002},
+		{name: "RSV set on a ping", in: wsframe.Frame{Fin: true, RSV: 0x40, Op: opPing, Key: testKey}.Encode(), code: 1002},
 		{
 			name: "RSV set on a continuation",
-			in:   cat(frm(false, opText, "a"), clientFrame(wsFrame{fin: true, rsv: 0x20, op: opContinuation, payload: []byte("b"), key: testKey})),
+			in:   cat(frm(false, opText, "a"), wsframe.Frame{Fin: true, RSV: 0x20, Op: opContinuation, Payload: []byte("b"), Key: testKey}.Encode()),
 			code: 1002,
 		},
-		{name: "unmasked text", in: clientFrame(wsFrame{fin: true, op: opText, payload: []byte("Hello"), unmasked: true}), code: 1002},
-		{name: "unmasked empty ping", in: clientFrame(wsFrame{fin: true, op: opPing, unmasked: true}), code: 1002},
+		{name: "unmasked text", in: wsframe.Frame{Fin: true, Op: opText, Payload: []byte("Hello"), Unmasked: true}.Encode(), code: 1002},
+		{name: "unmasked empty ping", in: wsframe.Frame{Fin: true, Op: opPing, Unmasked: true}.Encode(), code: 1002},
 		{
 			name: "unmasked frame after a good one",
-			in:   cat(frm(true, opText, "ok"), clientFrame(wsFrame{fin: true, op: opBinary, payload: []byte("no"), unmasked: true})),
+			in:   cat(frm(true, opText, "ok"), wsframe.Frame{Fin: true, Op: opBinary, Payload: []byte("no"), Unmasked: true}.Encode()),
 			want: []wsEvent{textEv("ok")},
 			code: 1002,
 		},
@@ -918,8 +825,8 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(frm(true, opText, "Hello"), int64(1))
 	f.Add(cat(frm(false, opText, "Hel"), frm(true, opPing, "p"), frm(false, opContinuation, "lo, "), frm(true, opContinuation, "world")), int64(2))
 	f.Add(cat(frm(true, opBinary, pattern(200)), frm(true, opPong, ""), frm(true, opClose, closePayload(1000, "bye"))), int64(3))
-	f.Add(clientFrame(wsFrame{fin: true, op: opText, payload: []byte("long"), key: k2, enc: len64}), int64(4))
-	f.Add(clientFrame(wsFrame{fin: true, op: opBinary, payload: []byte(pattern(130)), key: k2, enc: len16}), int64(5))
+	f.Add(wsframe.Frame{Fin: true, Op: opText, Payload: []byte("long"), Key: k2, Enc: wsframe.Len64}.Encode(), int64(4))
+	f.Add(wsframe.Frame{Fin: true, Op: opBinary, Payload: []byte(pattern(130)), Key: k2, Enc: wsframe.Len16}.Encode(), int64(5))
 	f.Add(cat(frm(false, opText, "a\xe2"), frm(true, opContinuation, "\x82\xac")), int64(6))
 	f.Add(cat(frm(true, opText, "ok"), frm(false, opBinary, pattern(250)), frm(false, opContinuation, pattern(60))), int64(7))
 	f.Add(cat(frm(true, opText, "x"), frm(true, opClose, "\x03\xed")), int64(8))

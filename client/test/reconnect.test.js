@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { RoomsClient } from '../rooms.js';
-import { useCaddy, sleep } from '../testing/caddy.js';
-import { Recorder, within } from '../testing/recorder.js';
+import { useCaddy } from '../testing/caddy.js';
+import { Recorder, until, within } from '../testing/recorder.js';
 
 const caddyfile = ({ port, adminPort }) => `{
 	admin 127.0.0.1:${adminPort}
@@ -35,7 +35,8 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
     await rc.join('inflight');
     await suite.caddy().pause(); // the server holds the frame and answers nothing
     const rejected = assert.rejects(within(rc.publish('inflight', 'lost'), 5000, 'publish'), { code: 'disconnected' });
-    await sleep(100);
+    // the publish is on the wire (sent, waiting for its reply) before Caddy goes
+    await until(() => rc._pending.size === 1 && rc._ws.bufferedAmount === 0, 5000, 'publish sent');
     await suite.caddy().stop();
     await rejected;
     await suite.caddy().restart();
@@ -49,7 +50,7 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
     await a.rc.join('r1');
     await a.rc.join('r2');
     await b.rc.join('r1');
-    await f.rc.connected;
+    await within(f.rc.connected, 5000, 'connected');
     await f.rec.waitFor('joined', (d) => d.room === 'hall' && d.byPath);
     const oldA = a.rc.client;
     const sinceA = a.rec.mark();
@@ -95,7 +96,7 @@ describe('RoomsClient reconnects after Caddy restarts', () => {
 
   test('without reconnect, a dropped connection closes the client', async () => {
     const { rc, rec } = connect('/ws', { reconnect: false });
-    await rc.connected;
+    await within(rc.connected, 5000, 'connected');
     await rc.join('once');
     await suite.caddy().restart();
     const c = await rec.waitFor('close');

@@ -72,7 +72,7 @@ describe('RoomsClient against Caddy', () => {
 
   test('an error frame rejects the request with its code', async () => {
     const { rc } = connect('/ws?name=alice');
-    await rc.connected;
+    await within(rc.connected, 5000, 'connected');
     await assert.rejects(rc.publish('nowhere', { text: 'hi' }), (err) => {
       assert.ok(err instanceof RoomsError);
       assert.equal(err.code, 'not_member');
@@ -86,7 +86,7 @@ describe('RoomsClient against Caddy', () => {
 
   test('an error frame with no id is an error event, and the connection stays open', async () => {
     const { rc, rec } = connect('/ws?name=alice');
-    await rc.connected;
+    await within(rc.connected, 5000, 'connected');
     rc._ws.send('this is not JSON');
     const e = await rec.waitFor('error');
     assert.equal(typeof e.code, 'string');
@@ -99,7 +99,7 @@ describe('RoomsClient against Caddy', () => {
   test('messages and presence flow between two clients', async () => {
     const a = connect('/ws?name=alice');
     const b = connect('/ws?name=bob');
-    await Promise.all([a.rc.connected, b.rc.connected]);
+    await within(Promise.all([a.rc.connected, b.rc.connected]), 5000, 'connected');
     await a.rc.join('chat');
     await b.rc.join('chat');
 
@@ -147,7 +147,7 @@ describe('RoomsClient against Caddy', () => {
 
   test('a route with a fixed room joins it before welcome and announces it after', async () => {
     const { rc, rec } = connect('/fixed/lobby?name=carol');
-    await rc.connected;
+    await within(rc.connected, 5000, 'connected');
     const j = await rec.waitFor('joined', (d) => d.room === 'lobby');
     assert.equal(j.byPath, true);
     assert.equal(j.members, 1);
@@ -185,12 +185,17 @@ describe('RoomsClient against Caddy', () => {
 
   test('close() rejects what is pending and does not reconnect', async () => {
     const { rc, rec } = connect('/ws?name=alice');
-    await rc.connected;
+    await within(rc.connected, 5000, 'connected');
+    const ws = rc._ws;
+    // registered after the client's own handler: runs once it has seen the close
+    const socketClosed = new Promise((r) => ws.addEventListener('close', r));
     rc.close();
     assert.equal(rc.state, 'closed');
     await assert.rejects(rc.join('x'), { code: 'closed' });
     await assert.rejects(rc.ready(), { code: 'closed' });
-    await new Promise((r) => setTimeout(r, 300));
+    await within(socketClosed, 5000, 'the socket closing');
     assert.equal(rec.of('reconnecting').length, 0);
+    assert.equal(rc._timer, null, 'no reconnect scheduled');
+    assert.equal(rc.state, 'closed');
   });
 });

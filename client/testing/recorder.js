@@ -62,3 +62,12 @@ export function within(promise, ms, what = 'operation') {
     }),
   ]).finally(() => clearTimeout(t));
 }
+
+/** Resolves once `cond()` is true, checked every 5 ms; rejects after `ms`. */
+export async function until(cond, ms, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -3,35 +3,15 @@ package main
 import (
 	"bytes"
 	"testing"
+
+	"github.com/caddyrooms/caddyrooms/internal/wsframe"
 )
 
-// frameBytes builds a server frame (unmasked unless key is given).
+// frameBytes builds a frame, unmasked unless key (4 bytes) is given.
 func frameBytes(fin bool, op byte, payload []byte, key []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	out := []byte{b0}
-	mask := byte(0)
-	if key != nil {
-		mask = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, mask|byte(n))
-	case n < 1<<16:
-		out = append(out, mask|126, byte(n>>8), byte(n))
-	default:
-		out = append(out, mask|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	if key != nil {
-		out = append(out, key...)
-		for i, c := range payload {
-			out = append(out, c^key[i&3])
-		}
-		return out
-	}
-	return append(out, payload...)
+	f := wsframe.Frame{Fin: fin, Op: op, Payload: payload, Unmasked: key == nil}
+	copy(f.Key[:], key)
+	return f.Encode()
 }
 
 func TestParseFrame(t *testing.T) {

@@ -49,15 +49,49 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	s.start.Store(begin.Add(cfg.warmup).UnixNano())
 	s.end.Store(s.start.Load() + int64(cfg.duration))
 
-	var before, after procUsage
-	var usageErr error
 	if cfg.pid != 0 {
-		if _, usageErr = readUsage(cfg.pid); usageErr != nil {
-			return nil, fmt.Errorf("-pid %d: %w", cfg.pid, usageErr)
+		if _, err := readUsage(cfg.pid); err != nil {
+			return nil, fmt.Errorf("-pid %d: %w", cfg.pid, err)
 		}
 	}
 
 	var pubs sync.WaitGroup
+	publishers := startPublishers(ctx, cfg, s, clients, begin, &pubs)
+	w, err := measureWindow(ctx, cfg, s, prog)
+	if err != nil {
+		return nil, err
+	}
+	s.closing.Store(true)
+	pubWait(&pubs, time.Second) // publishers stop at the window's end unless stuck in a write
+
+	res := newResult(cfg, "load")
+	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
+	res.ConnectSeconds = connectTime.Seconds()
+	res.Publishers = publishers
+	res.fillLoad(s, cfg, w.drained)
+	if cfg.slow > 0 {
+		res.SlowClosed = slowClosedByServer(clients, 2*time.Second)
+	}
+	res.fillWindow(s, cfg, w)
+	return res, nil
+}
+
+// fillWindow records the CPU that the window took, of this process, the
+// server (with -pid) and the rest of the machine.
+func (r *result) fillWindow(s *stats, cfg *config, w loadWindow) {
+	r.ClientCPUShare = w.clientCPU / w.clientWall
+	r.ClientCPUPerMillion = cpuPerMillion(w.clientCPU, s.receivedTotal.Load()-w.recvBefore)
+	if cfg.pid != 0 && w.usageErr == nil {
+		r.fillUsage(w.before, w.after)
+	}
+	// Steal is counted as busy too: on a shared host it competes just the same.
+	other := w.busy - w.clientCPU - r.ServerCPUSeconds
+	r.OtherCPUShare = max(other, 0) / w.clientWall
+}
+
+// startPublishers starts one publisher for each room with a connected
+// fast client, counted in pubs; it returns how many it started.
+func startPublishers(ctx context.Context, cfg *config, s *stats, clients []*client, begin time.Time, pubs *sync.WaitGroup) int {
 	publishers := 0
 	for r := 0; r < cfg.rooms; r++ {
 		pub := pickPublisher(clients, r)
@@ -71,50 +105,50 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 			s.publish(ctx, cfg, pub, begin)
 		}()
 	}
+	return publishers
+}
 
+// loadWindow is what runLoad measures from the end of the warmup to the
+// end of the drain.
+type loadWindow struct {
+	before, after procUsage // the server's, with -pid
+	usageErr      error     // reading after
+	clientCPU     float64   // this process's CPU seconds
+	clientWall    float64   // seconds
+	busy          float64   // the machine's busy CPU seconds
+	recvBefore    uint64    // payloads received before the window
+	drained       time.Duration
+}
+
+// measureWindow waits out the warmup, then measures until the window's end
+// and the drain; it stops the progress display.
+func measureWindow(ctx context.Context, cfg *config, s *stats, prog *progress) (loadWindow, error) {
+	var w loadWindow
 	prog.setPhase("warmup")
 	if !sleepUntil(ctx, time.Unix(0, s.start.Load())) {
-		return nil, ctx.Err()
+		return w, ctx.Err()
 	}
 	if cfg.pid != 0 {
-		before, _ = readUsage(cfg.pid)
+		w.before, _ = readUsage(cfg.pid)
 	}
 	clientBefore, measureStart := selfCPUSeconds(), time.Now()
 	busyBefore, _ := machineBusySeconds()
-	recvBefore := s.receivedTotal.Load()
+	w.recvBefore = s.receivedTotal.Load()
 	prog.setPhase("measure")
 	if !sleepUntil(ctx, time.Unix(0, s.end.Load())) {
-		return nil, ctx.Err()
+		return w, ctx.Err()
 	}
 	prog.setPhase("drain")
-	drained := drain(ctx, s, cfg.drain)
-	clientCPU := selfCPUSeconds() - clientBefore
-	clientWall := time.Since(measureStart).Seconds()
+	w.drained = drain(ctx, s, cfg.drain)
+	w.clientCPU = selfCPUSeconds() - clientBefore
+	w.clientWall = time.Since(measureStart).Seconds()
 	busyAfter, _ := machineBusySeconds()
+	w.busy = busyAfter - busyBefore
 	if cfg.pid != 0 {
-		after, usageErr = readUsage(cfg.pid)
+		w.after, w.usageErr = readUsage(cfg.pid)
 	}
 	prog.stop()
-	s.closing.Store(true)
-	pubWait(&pubs, time.Second) // publishers stop at the window's end unless stuck in a write
-
-	res := newResult(cfg, "load")
-	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
-	res.ConnectSeconds = connectTime.Seconds()
-	res.Publishers = publishers
-	res.fillLoad(s, cfg, drained)
-	if cfg.slow > 0 {
-		res.SlowClosed = slowClosedByServer(clients, 2*time.Second)
-	}
-	res.ClientCPUShare = clientCPU / clientWall
-	res.ClientCPUPerMillion = cpuPerMillion(clientCPU, s.receivedTotal.Load()-recvBefore)
-	if cfg.pid != 0 && usageErr == nil {
-		res.fillUsage(before, after)
-	}
-	// Steal is counted as busy too: on a shared host it competes just the same.
-	other := busyAfter - busyBefore - clientCPU - res.ServerCPUSeconds
-	res.OtherCPUShare = max(other, 0) / clientWall
-	return res, nil
+	return w, nil
 }
 
 // pickPublisher returns the first connected fast client of room r.

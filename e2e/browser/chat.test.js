@@ -1,9 +1,12 @@
 // Two people chat in headless Chromium through examples/chat on a real
 // Caddy, which then restarts under them; both pages reconnect and carry on.
-// Saves a screenshot to docs/chat.png.
+// A third is kicked by the operator and stays out. Saves a screenshot to
+// $SCREENSHOT_DIR (default: a folder in the system's temporary directory);
+// docs/chat.png is a copy of one, updated by hand.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -25,6 +28,8 @@ function caddyfile({ port, adminPort }) {
 let caddy;
 let browser;
 const pageErrors = [];
+const failedRequests = []; // responses of 400 and over (a missing favicon, ...)
+const screenshotDir = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'caddyrooms-screenshots');
 
 before(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -58,6 +63,9 @@ async function openChat(name, room) {
   const page = await context.newPage();
   page.setDefaultTimeout(STEP);
   page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) failedRequests.push(`${name}: ${res.status()} ${res.url()}`);
+  });
   // Record every status the page shows, so that a short one is not missed.
   await page.addInitScript(() => {
     window.__states = [];
@@ -140,8 +148,47 @@ test('two people chat, Caddy restarts, both reconnect and chat on', { timeout: 1
     assert.ok(states.includes('reconnecting'), `states: ${states}`);
     assert.equal(states.at(-1), 'connected', `states: ${states}`);
   }
+  // A message from the server (admin API) has no sender: shown apart.
+  const res = await caddy.admin('POST', '/rooms/lobby/messages', { text: 'Maintenance at 18:00.' });
+  assert.equal(res.status, 200);
+  for (const page of [ada, bob]) {
+    await shows(page, '#messages li.server', 'Maintenance at 18:00.');
+    assert.equal(await page.textContent('#messages li.server b'), 'Server');
+  }
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(failedRequests, []);
 
-  mkdirSync(path.join(repoRoot, 'docs'), { recursive: true });
-  await bob.screenshot({ path: path.join(repoRoot, 'docs', 'chat.png') });
+  mkdirSync(screenshotDir, { recursive: true });
+  const shot = path.join(screenshotDir, 'chat.png');
+  await bob.screenshot({ path: shot });
+  console.log(`screenshot: ${shot}`);
+});
+
+test('a client kicked by the operator is told so and does not come back', { timeout: 60000 }, async () => {
+  const dee = await openChat('dee', 'kickroom');
+  const carol = await openChat('carol', 'kickroom');
+  await shows(dee, '#messages li.note', 'carol joined');
+
+  const room = await caddy.admin('GET', '/rooms/kickroom');
+  const target = room.body.clients.find((c) => c.user === 'carol');
+  assert.ok(target, `carol in ${JSON.stringify(room.body)}`);
+  const kicked = await caddy.admin('DELETE', `/rooms/kickroom/clients/${target.id}`);
+  assert.equal(kicked.status, 204);
+
+  await carol.waitForSelector('#status[data-state="closed"]');
+  assert.match(await carol.textContent('#status'), /disconnected by the operator/);
+  await shows(carol, '#messages li.error', 'you were disconnected by the operator');
+  await shows(dee, '#messages li.note', 'carol left');
+  // Longer than the client's first reconnect delays: carol stays out.
+  await carol.waitForTimeout(2500);
+  const states = await carol.evaluate(() => window.__states);
+  assert.deepEqual(states.slice(-2), ['connected', 'closed'], `states: ${states}`);
+  assert.ok(!states.includes('reconnecting'), `states: ${states}`);
+  assert.equal(await carol.isDisabled('#send'), true);
+  const notes = await dee.$$eval('#messages li.note', (lis) => lis.map((li) => li.textContent));
+  assert.deepEqual(notes.filter((n) => n.startsWith('carol')), ['carol joined', 'carol left']);
+  const after = await caddy.admin('GET', '/rooms/kickroom');
+  assert.deepEqual(after.body.clients.map((c) => c.user), ['dee']);
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(failedRequests, []);
 });

@@ -57,6 +57,25 @@ function addLine(kind, who, text) {
   list.scrollTop = list.scrollHeight;
 }
 
+// The text of a server message: its `text` field, a string as is, other
+// JSON as JSON.
+function messageText(data) {
+  if (data && typeof data === 'object' && typeof data.text === 'string') return data.text;
+  return typeof data === 'string' ? data : JSON.stringify(data);
+}
+
+// Why the server closed for good (the close codes after which the client
+// does not reconnect); '' when the page closed the connection itself.
+function closeExplanation(code, reason) {
+  switch (code) {
+    case 1000: return reason;
+    case 4000: return 'you were disconnected by the operator';
+    case 4003: return `the server refused the room (${reason})`;
+    case 4008: return 'too many refused messages';
+    default: return reason ? `${reason} (code ${code})` : `code ${code}`;
+  }
+}
+
 function start() {
   const url = new URL('/ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -94,16 +113,25 @@ function start() {
   });
   rc.on('message', (m) => {
     if (m.room !== room) return;
+    if (!m.from) {
+      // Published by the server (admin API, `caddy rooms publish`,
+      // rooms_publish): no sender, so no user name to show.
+      addLine('server', 'Server', messageText(m.data));
+      return;
+    }
     const data = m.data && typeof m.data === 'object' ? m.data : { text: String(m.data) };
-    const who = m.from ? (data.name || members.get(m.from) || m.from) : 'server';
-    if (m.from && !members.has(m.from)) {
+    const who = data.name || members.get(m.from) || m.from;
+    if (!members.has(m.from)) {
       members.set(m.from, who);
       renderMembers();
     }
     addLine(m.from === rc.client ? 'mine' : 'theirs', who, String(data.text ?? ''));
   });
-  rc.on('close', ({ willReconnect }) => {
-    if (!willReconnect) setStatus('closed', 'Disconnected');
+  rc.on('disconnected', ({ code, reason, willRetry }) => {
+    if (willRetry) return; // `reconnecting` says the rest
+    const why = closeExplanation(code, reason);
+    setStatus('closed', why ? `Disconnected: ${why}` : 'Disconnected');
+    if (why) addLine('error', '', `Disconnected: ${why}. Not reconnecting; reload the page to join again.`);
   });
   rc.on('reconnecting', ({ attempt, delay }) => {
     if (attempt === 1) addLine('note', '', 'Connection lost. Reconnecting…');

@@ -199,14 +199,47 @@ func (c *Caddy) Reload(caddyfile string) {
 // 15 s, for the process to exit.
 func (c *Caddy) Stop() {
 	c.t.Helper()
-	cmd := exec.Command(c.Bin, "stop", "--address", fmt.Sprintf("127.0.0.1:%d", c.AdminPort))
-	if out, err := runBounded(cmd, 15*time.Second); err != nil {
-		c.t.Fatalf("caddy stop: %v\n%s", err, out)
+	c.StopAsync()()
+}
+
+// StopAsync starts `caddy stop` and returns at once, so that the test can
+// read its clients meanwhile. The returned wait, to be called on the test
+// goroutine, fails the test unless the stop succeeded and the process
+// exited within 15 s.
+func (c *Caddy) StopAsync() (wait func()) {
+	res := make(chan error, 1)
+	go func() {
+		cmd := exec.Command(c.Bin, "stop", "--address", fmt.Sprintf("127.0.0.1:%d", c.AdminPort))
+		out, err := runBounded(cmd, 15*time.Second)
+		if err != nil {
+			err = fmt.Errorf("caddy stop: %v\n%s", err, out)
+		}
+		res <- err
+	}()
+	return func() {
+		c.t.Helper()
+		if err := <-res; err != nil { // runBounded returns within 15 s
+			c.t.Fatal(err)
+		}
+		c.WaitExit()
 	}
+}
+
+// Signal sends sig to the process.
+func (c *Caddy) Signal(sig os.Signal) {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		c.t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// WaitExit fails the test unless the process exits within 15 s.
+func (c *Caddy) WaitExit() {
+	c.t.Helper()
 	select {
 	case <-c.exited:
 	case <-time.After(15 * time.Second):
-		c.t.Fatalf("caddy did not exit within 15s after stop\n%s", c.Log())
+		c.t.Fatalf("caddy did not exit within 15s\n%s", c.Log())
 	}
 }
 

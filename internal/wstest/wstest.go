@@ -5,6 +5,7 @@ package wstest
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,7 +39,9 @@ func (f Frame) Num(key string) int64 {
 type Client struct {
 	t    testing.TB
 	Conn *websocket.Conn
-	ID   string // from welcome, when Dial read it
+	ID   string // from welcome, when Join or ExpectWelcome read it
+	Name string // names the client in failures; default "client <ID>"
+	bg   *background
 }
 
 // Dial connects to url with optional headers; it fails the test on error.
@@ -76,6 +79,22 @@ func Join(t testing.TB, url string, pathRoom bool) *Client {
 	return c
 }
 
+// ExpectWelcome reads `welcome`, keeps the client id it gives, and, when
+// room is not "", the route room's `joined`, which must name room.
+func (c *Client) ExpectWelcome(room string) {
+	c.t.Helper()
+	c.ID = c.Expect("welcome").Str("client")
+	if c.ID == "" {
+		c.t.Fatalf("%s: welcome without a client id", c)
+	}
+	if room == "" {
+		return
+	}
+	if j := c.Expect("joined"); j.Str("room") != room {
+		c.t.Fatalf("%s: joined %v, want room %q", c, j, room)
+	}
+}
+
 // Send writes v as a JSON text frame.
 func (c *Client) Send(v any) {
 	c.t.Helper()
@@ -95,9 +114,22 @@ func (c *Client) SendRaw(op int, b []byte) {
 	}
 }
 
+// SendClose writes a close frame with code and reason; the server's answer
+// is then read with ExpectClose.
+func (c *Client) SendClose(code int, reason string) {
+	c.t.Helper()
+	msg := websocket.FormatCloseMessage(code, reason)
+	if err := c.Conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(Timeout)); err != nil {
+		c.t.Fatalf("%s: writing close: %v", c, err)
+	}
+}
+
 // Read returns the next frame's type and bytes, or an error (a close
 // error, or a timeout after d).
 func (c *Client) Read(d time.Duration) (int, []byte, error) {
+	if c.bg != nil {
+		return c.bg.read(d)
+	}
 	_ = c.Conn.SetReadDeadline(time.Now().Add(d))
 	return c.Conn.ReadMessage()
 }
@@ -161,9 +193,9 @@ func (c *Client) ExpectError(code string) Frame {
 	return f
 }
 
-// ExpectClose reads until the connection closes and fails unless the close
-// code is code.
-func (c *Client) ExpectClose(code int) {
+// ExpectClose reads until the connection closes and fails unless the
+// server's close frame has code and reason.
+func (c *Client) ExpectClose(code int, reason string) {
 	c.t.Helper()
 	deadline := time.Now().Add(3 * Timeout)
 	for time.Now().Before(deadline) {
@@ -171,15 +203,16 @@ func (c *Client) ExpectClose(code int) {
 		if err == nil {
 			continue
 		}
-		if ce, ok := err.(*websocket.CloseError); ok {
-			if ce.Code != code {
-				c.t.Fatalf("closed with %d %q, want %d", ce.Code, ce.Text, code)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != code || ce.Text != reason {
+				c.t.Fatalf("%s: closed with %d %q, want %d %q", c, ce.Code, ce.Text, code, reason)
 			}
 			return
 		}
-		c.t.Fatalf("connection ended with %v, want close code %d", err, code)
+		c.t.Fatalf("%s: connection ended with %v, want close %d %q", c, err, code, reason)
 	}
-	c.t.Fatalf("no close within %s", 3*Timeout)
+	c.t.Fatalf("%s: no close within %s", c, 3*Timeout)
 }
 
 // ExpectSilence fails if a frame arrives within d.
@@ -192,8 +225,14 @@ func (c *Client) ExpectSilence(d time.Duration) {
 	if !strings.Contains(err.Error(), "timeout") {
 		c.t.Fatalf("unexpected end: %v", err)
 	}
-	// a read deadline leaves gorilla's connection unusable: redial if needed
+	// a read deadline leaves gorilla's connection unusable (redial if
+	// needed); a client read in the background (Wrap) stays usable
 }
 
 // String describes the client.
-func (c *Client) String() string { return fmt.Sprintf("client %s", c.ID) }
+func (c *Client) String() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return fmt.Sprintf("client %s", c.ID)
+}
