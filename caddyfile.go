@@ -43,6 +43,8 @@ func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //		ping_interval     <duration>
 //		pong_timeout      <duration>
 //		presence          on|off
+//		presence_list     <n>
+//		presence_interval <duration>
 //		max_errors        <n>
 //		allow_join        <pattern...>
 //		allow_publish     <pattern...>
@@ -130,6 +132,10 @@ func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 		return oneDuration(d, &h.PingInterval)
 	case "pong_timeout":
 		return oneDuration(d, &h.PongTimeout)
+	case "presence_list":
+		return oneInt(d, &h.PresenceList, 1)
+	case "presence_interval":
+		return oneDuration(d, &h.PresenceInterval)
 	case "allow_join":
 		return patterns(d, &h.AllowJoin)
 	case "allow_publish":

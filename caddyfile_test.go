@@ -81,6 +81,8 @@ func TestCaddyfileOptions(t *testing.T) {
 		{"pong_timeout 500ms", `"pong_timeout":500000000`},
 		{"presence off", `"presence":false`},
 		{"max_errors -1", `"max_errors":-1`},
+		{"presence_list 500", `"presence_list":500`},
+		{"presence_interval 250ms", `"presence_interval":250000000`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.option, func(t *testing.T) {
@@ -118,6 +120,8 @@ func TestValidateBadCaddyfile(t *testing.T) {
 		{"ping_interval soon", `"soon" is not a positive duration`, ""},
 		{"pong_timeout 0s", `"0s" is not a positive duration`, ""},
 		{"presence maybe", `"maybe" is not one of [on off]`, ""},
+		{"presence_list 0", `"0" is not a whole number of at least 1`, ""},
+		{"presence_interval never", `"never" is not a positive duration`, ""},
 		{"origins", "wrong argument count", ""},
 		{"room a b", "wrong argument count", ""},
 		{"colour blue", `unrecognized rooms option "colour"`, ""},

@@ -97,6 +97,16 @@ type Handler struct {
 	// Presence turns presence events on or off. Default: on.
 	Presence *bool `json:"presence,omitempty"`
 
+	// PresenceList is the largest room whose members `joined` lists (as
+	// `clients`) and that sends a `presence` frame per join and leave; a
+	// larger room sends its counts in `joined` and batches its joins and
+	// leaves in `presence_diff` frames. Default: 100.
+	PresenceList int `json:"presence_list,omitempty"`
+
+	// PresenceInterval is the shortest time between two `presence_diff`
+	// frames of a room larger than PresenceList. Default: 1s.
+	PresenceInterval caddy.Duration `json:"presence_interval,omitempty"`
+
 	// MaxErrors is how many refused frames in a row close a connection
 	// with code 4008 ("too many errors": do not reconnect); -1 never
 	// closes. Default: 20.

@@ -43,6 +43,8 @@ func (h *Handler) checkOptions() (opt string, err error) {
 		{"write_timeout", h.WriteTimeout < 0, "write_timeout must not be negative"},
 		{"ping_interval", h.PingInterval < 0, "ping_interval must not be negative"},
 		{"pong_timeout", h.PongTimeout < 0, "pong_timeout must not be negative"},
+		{"presence_list", h.PresenceList < 0, "presence_list must not be negative"},
+		{"presence_interval", h.PresenceInterval < 0, "presence_interval must not be negative"},
 	} {
 		if c.bad {
 			return c.opt, fmt.Errorf("rooms: %s", c.msg)
@@ -78,6 +80,7 @@ func (h *Handler) hubConfig() *hub.Config {
 		NoPresence:     h.Presence != nil && !*h.Presence,
 		MaxErrors:      h.MaxErrors,
 	}
+	cfg.PresenceList, cfg.PresenceInterval = h.PresenceList, time.Duration(h.PresenceInterval)
 	if h.Protocol == "raw" {
 		cfg.Protocol = hub.Raw
 	}

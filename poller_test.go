@@ -50,7 +50,7 @@ func checkIdleGoroutines(t *testing.T, c *testcaddy.Caddy, url string) {
 
 	first.Send(map[string]any{"type": "publish", "room": "r", "data": "still read"})
 	for _, cl := range append(clients, first) {
-		if f := cl.ExpectSkipping("message", "presence"); f.Str("data") != "still read" {
+		if f := cl.ExpectSkipping("message", "presence", "presence_diff"); f.Str("data") != "still read" {
 			t.Fatalf("message: %v", f)
 		}
 	}

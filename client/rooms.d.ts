@@ -16,7 +16,23 @@ export interface RoomsClientOptions {
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface Welcome { client: string; user?: string; reconnected: boolean }
-export interface Joined { room: string; members: number }
+/** A member of a room: its connection id and user (absent when none). */
+export interface RoomMember { client: string; user?: string }
+/** `clients` is every member, this client included, when the room has at
+ * most the route's presence_list (default 100) members; absent above it. */
+export interface Joined { room: string; members: number; users: number; clients?: RoomMember[] }
+/** One page of a `members` request; `next` is absent on the last page. */
+export interface MembersPage { room: string; members: number; users: number; clients: RoomMember[]; next?: string }
+/** What a client knows of who is in a room. `complete` is true while
+ * `clients` holds every member; `people` groups them by user. */
+export interface RosterSnapshot {
+  room: string;
+  members: number;
+  users: number;
+  complete: boolean;
+  clients: RoomMember[];
+  people: { user?: string; clients: string[] }[];
+}
 export interface Left { room: string }
 export interface Ack { seq: number }
 
@@ -28,8 +44,11 @@ export interface RoomsEventMap {
   disconnected: { code: number; reason: string; willRetry: boolean };
   reconnecting: { attempt: number; delay: number };
   message: { room: string; from?: string; data: unknown; seq: number };
-  presence: { room: string; event: 'join' | 'leave'; client: string; user?: string; members: number };
-  joined: { room: string; members: number; id?: string; byPath: boolean };
+  /** One join or leave; `batched` when it came in a big room's presence_diff. */
+  presence: { room: string; event: 'join' | 'leave'; client: string; user?: string; members: number; batched?: true };
+  presencediff: { room: string; joins: RoomMember[]; leaves: RoomMember[]; omitted: number; members: number; users: number };
+  roster: { room: string; members: number; users: number; complete: boolean };
+  joined: Joined & { id?: string; byPath: boolean };
   left: { room: string; id?: string };
   error: { code: string; message: string; id?: string; room?: string; frame?: unknown };
 }
@@ -69,6 +88,9 @@ export class RoomsClient extends EventTarget {
   ready(timeout?: number): Promise<Welcome>;
   join(room: string): Promise<Joined>;
   leave(room: string): Promise<Left>;
+  members(room: string, page?: { after?: string; limit?: number }): Promise<MembersPage>;
+  roster(room: string): RosterSnapshot | undefined;
+  connectionsOf(room: string, user: string): number;
   publish(room: string, data: unknown): Promise<Ack>;
   on<K extends keyof RoomsEventMap>(type: K, listener: (detail: RoomsEventMap[K], event: RoomsEvent<K>) => void): () => void;
   once<K extends keyof RoomsEventMap>(type: K, listener: (detail: RoomsEventMap[K], event: RoomsEvent<K>) => void): () => void;

@@ -4,6 +4,8 @@
 // or pass a WebSocket constructor in the options). See README.md beside this
 // file for the API and the reconnect rules.
 
+import { Roster } from './roster.js';
+
 const DEFAULTS = {
   reconnect: true,
   minDelay: 500,
@@ -75,6 +77,7 @@ export class RoomsClient extends EventTarget {
     this.pathRooms = new Set();
     /** Number of reconnect attempts since the last welcome. */
     this.attempt = 0;
+    this._rosters = new Map(); // room -> Roster, for the rooms this connection is in
 
     this._nextId = 1;
     this._pending = new Map(); // id -> {resolve, reject, timer, type, room}
@@ -118,6 +121,29 @@ export class RoomsClient extends EventTarget {
   /** Leave a room. Resolves {room} on `left`. */
   leave(room) {
     return this._request({ type: 'leave', room });
+  }
+
+  /** One page of a room's members, sorted by connection id, after the
+   * connection id `after`, at most `limit` (server default 100, at most
+   * 1000). Resolves {room, members, users, clients, next}; pass `next` as
+   * `after` for the following page (absent on the last). */
+  members(room, { after, limit } = {}) {
+    const frame = { type: 'members', room };
+    if (after !== undefined) frame.after = after;
+    if (limit !== undefined) frame.limit = limit;
+    return this._request(frame);
+  }
+
+  /** What this client knows of who is in `room`: {room, members, users,
+   * complete, clients: [{client, user}], people: [{user, clients}]}, or
+   * undefined when it is not in the room. */
+  roster(room) {
+    return this._rosters.get(room)?.snapshot();
+  }
+
+  /** How many connections of `user` this client knows to be in `room`. */
+  connectionsOf(room, user) {
+    return this._rosters.get(room)?.connectionsOf(user) ?? 0;
   }
 
   /** Publish any JSON value to a room this client is in. Resolves {seq}. */
@@ -209,6 +235,7 @@ export class RoomsClient extends EventTarget {
 
   _onClose(ev) {
     this._ws = null;
+    this._rosters.clear();
     const wasWelcomed = this._welcomed;
     this._welcomed = false;
     // Requests sent on this connection will get no answer.
@@ -258,17 +285,39 @@ export class RoomsClient extends EventTarget {
       case 'welcome':
         this._onWelcome(f);
         break;
-      case 'joined':
+      case 'joined': {
+        const j = { room: f.room, members: f.members, users: f.users };
+        if (f.clients) j.clients = f.clients;
+        this._roster(f.room, true).joined(f);
         if (p) {
           if (p.track) this.rooms.add(f.room);
-          this._settle(f.id, null, { room: f.room, members: f.members });
+          this._settle(f.id, null, j);
         } else if (f.id === undefined) {
           // Joined by the route (the directive's `room`), not by a request.
           this.pathRooms.add(f.room);
         }
-        this._emit('joined', { room: f.room, members: f.members, id: f.id, byPath: f.id === undefined });
+        this._emit('joined', { ...j, id: f.id, byPath: f.id === undefined });
+        this._emitRoster(f.room);
         break;
+      }
+      case 'members':
+        if (p) {
+          this._roster(f.room)?.page(f, p.after);
+          const page = { room: f.room, members: f.members, users: f.users, clients: f.clients };
+          if (f.next !== undefined) page.next = f.next;
+          this._settle(f.id, null, page);
+          this._emitRoster(f.room);
+        }
+        break;
+      case 'presence_diff': {
+        const changes = this._roster(f.room)?.diff(f, this.client) ?? [];
+        for (const c of changes) this._emit('presence', c);
+        this._emit('presencediff', { room: f.room, joins: f.joins, leaves: f.leaves, omitted: f.omitted, members: f.members, users: f.users });
+        this._emitRoster(f.room);
+        break;
+      }
       case 'left':
+        this._rosters.delete(f.room);
         this.rooms.delete(f.room);
         this.pathRooms.delete(f.room);
         if (p) this._settle(f.id, null, { room: f.room });
@@ -281,9 +330,11 @@ export class RoomsClient extends EventTarget {
         this._emit('message', { room: f.room, from: f.from, data: f.data, seq: f.seq });
         break;
       case 'presence':
+        this._roster(f.room)?.presence(f);
         this._emit('presence', {
           room: f.room, event: f.event, client: f.client, user: f.user, members: f.members,
         });
+        this._emitRoster(f.room);
         break;
       case 'error':
         if (p) {
@@ -298,7 +349,18 @@ export class RoomsClient extends EventTarget {
     }
   }
 
+  _roster(room, create = false) {
+    if (create && !this._rosters.has(room)) this._rosters.set(room, new Roster(room));
+    return this._rosters.get(room);
+  }
+
+  _emitRoster(room) {
+    const r = this._rosters.get(room);
+    if (r) this._emit('roster', { room, members: r.members, users: r.users, complete: r.complete });
+  }
+
   _onWelcome(f) {
+    this._rosters.clear(); // a new connection: its joined frames say who is there
     this.client = f.client;
     this.user = f.user;
     this._welcomed = true;
@@ -357,7 +419,7 @@ export class RoomsClient extends EventTarget {
   _send(frame, { track = false } = {}) {
     const id = String(this._nextId++);
     return new Promise((resolve, reject) => {
-      const p = { resolve, reject, type: frame.type, room: frame.room, track, timer: null };
+      const p = { resolve, reject, type: frame.type, room: frame.room, after: frame.after, track, timer: null };
       const t = this.options.timeout;
       if (t > 0) {
         p.timer = setTimeout(() => {

@@ -79,10 +79,11 @@ func BenchmarkPublish(b *testing.B) {
 }
 
 // BenchmarkJoinLeave is join/leave churn: one connection joining and
-// leaving a room of 100 members, presence on.
+// leaving a room of 100 members, presence on: one event per join and leave
+// (presence_list above the room's size), and the list in `joined`.
 func BenchmarkJoinLeave(b *testing.B) {
 	h, clients := benchRoom(b, 100)
-	cfg := Config{SendQueue: 1 << 30}.WithDefaults()
+	cfg := Config{SendQueue: 1 << 30, PresenceList: 1000}.WithDefaults()
 	for _, c := range clients {
 		c.cfg = &cfg // presence on for the members, so churn costs what it does
 	}

@@ -27,6 +27,12 @@ const (
 	DefaultPingInterval   = 30 * time.Second
 	DefaultPongTimeout    = 10 * time.Second
 	DefaultMaxErrors      = 20
+	// DefaultPresenceList is the largest room whose members `joined`
+	// lists and that sends a `presence` frame per join and leave.
+	DefaultPresenceList = 100
+	// DefaultPresenceInterval is the shortest time between two
+	// `presence_diff` frames of a larger room.
+	DefaultPresenceInterval = time.Second
 )
 
 // Authorizer decides whether a connection may join or publish in a room.
@@ -53,6 +59,15 @@ type Config struct {
 	NoPresence     bool // true turns presence events off
 	MaxErrors      int  // consecutive error replies before closing with 4008; negative: never
 	Authorizer     Authorizer
+
+	// PresenceList is the largest room whose members `joined` lists; such
+	// rooms send a `presence` frame per join and leave, larger ones
+	// batch them in `presence_diff` frames. A room follows the value of
+	// its latest joiner's route.
+	PresenceList int
+	// PresenceInterval is the shortest time between two presence_diff
+	// frames of a room.
+	PresenceInterval time.Duration
 }
 
 // WithDefaults returns a copy of c with every zero limit set to its default.
@@ -64,6 +79,8 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.PingInterval, DefaultPingInterval)
 	setDefault(&c.PongTimeout, DefaultPongTimeout)
 	setDefault(&c.MaxErrors, DefaultMaxErrors)
+	setDefault(&c.PresenceList, DefaultPresenceList)
+	setDefault(&c.PresenceInterval, DefaultPresenceInterval)
 	if c.RateLimit > 0 && c.RateBurst <= 0 {
 		c.RateBurst = max(1, int(c.RateLimit))
 	}

@@ -179,6 +179,8 @@ func (r *reader) dispatch(in *inbound) error {
 		return h.join(c, in.Room, in.ID)
 	case "leave":
 		return h.leave(c, in.Room, in.ID)
+	case "members":
+		return h.members(c, in.Room, in.ID, in.pageQuery)
 	case "publish":
 		if in.Room == "" {
 			return errMissingRoom

@@ -16,6 +16,7 @@ const (
 	CodeDropped      = "messages_dropped"     // the send queue overflowed and older messages were dropped
 	CodeUnavailable  = "unavailable"          // the server is shutting down
 	CodeAuthFailed   = "authorization_failed" // the authorize backend could not be asked; try again later
+	CodeInvalidLimit = "invalid_limit"        // a members request's limit is out of range
 	// Counted in metrics only, never sent in an `error` frame:
 	CodeMessageTooBig = "message_too_big" // a message over max_message_size, closed with 1009
 	CodeInternal      = "internal"        // a refusal of no known kind
@@ -26,6 +27,7 @@ var ErrorCodes = []string{
 	CodeBadJSON, CodeBinaryFrame, CodeUnknownType, CodeMissingRoom, CodeInvalidRoom,
 	CodeMissingData, CodeNotMember, CodeTooManyRooms, CodeRoomFull, CodeRateLimited,
 	CodeForbidden, CodeDropped, CodeUnavailable, CodeAuthFailed, CodeMessageTooBig, CodeInternal,
+	CodeInvalidLimit,
 }
 
 // Error is a refusal sent to a client as an `error` frame.

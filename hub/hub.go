@@ -23,6 +23,7 @@ type Hub struct {
 	seed    maphash.Seed
 	obs     Observer
 	log     *zap.Logger
+	pres    Presence
 	closed  atomic.Bool
 	wg      sync.WaitGroup // connections being served
 	noPoll  bool
@@ -45,11 +46,16 @@ type Options struct {
 	// NoPoll reads every connection on a goroutine of its own, as
 	// connections the poller cannot read are; for tests and comparisons.
 	NoPoll bool
+	// Presence keeps who is in each room; nil is NewPresence(), in memory.
+	Presence Presence
 }
 
 // New returns an empty hub.
 func New(o Options) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll}
+	h := &Hub{seed: maphash.MakeSeed(), obs: o.Observer, log: o.Logger, noPoll: o.NoPoll, pres: o.Presence}
+	if h.pres == nil {
+		h.pres = NewPresence()
+	}
 	if h.obs == nil {
 		h.obs = nopObserver{}
 	}

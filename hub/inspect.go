@@ -60,6 +60,7 @@ type MemberInfo struct {
 type RoomDetail struct {
 	Name    string       `json:"name"`
 	Members int          `json:"members"`
+	Users   int          `json:"users"` // distinct users (see Counts)
 	Seq     uint64       `json:"seq"`
 	Clients []MemberInfo `json:"clients"`
 }
@@ -76,6 +77,7 @@ func (h *Hub) Room(name string) (d RoomDetail, ok bool) {
 		return d, false
 	}
 	d = RoomDetail{Name: name, Members: len(r.members), Seq: r.seq, Clients: make([]MemberInfo, 0, len(r.members))}
+	d.Users = h.pres.Counts(name).Users
 	for _, m := range r.members {
 		d.Clients = append(d.Clients, MemberInfo{ID: m.c.ID, User: m.c.User, RemoteAddr: m.c.RemoteAddr, JoinedAt: m.joinedAt})
 	}

@@ -21,7 +21,9 @@ func (h *Hub) join(c *Client, name, id string) error {
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
 	if r, ok := c.rooms[name]; ok {
-		c.sendJSON(joinedFrame(r, r.memberCount(), id))
+		r.mu.Lock()
+		c.sendJSON(h.joinedLocked(r, c, h.pres.Counts(name), id))
+		r.mu.Unlock()
 		return nil
 	}
 	if len(c.rooms) >= c.cfg.MaxRooms {
@@ -29,15 +31,16 @@ func (h *Hub) join(c *Client, name, id string) error {
 	}
 	r := h.roomForJoin(name)
 	defer r.mu.Unlock()
-	n, err := r.addLocked(c, c.cfg.MaxMembers)
-	if err != nil {
+	if _, err := r.addLocked(c, c.cfg.MaxMembers); err != nil {
 		h.dropIfEmptyLocked(r)
 		return err
 	}
 	c.rooms[name] = r
 	h.obs.MembersChanged(1)
-	c.sendJSON(joinedFrame(r, n, id))
-	r.broadcastLocked(presenceFrame(r, "join", c, n), c)
+	counts := h.pres.Add(name, c.member())
+	r.usePresenceConfigLocked(c.cfg)
+	c.sendJSON(h.joinedLocked(r, c, counts, id))
+	r.announceLocked("join", c, counts)
 	return nil
 }
 
@@ -68,7 +71,7 @@ func (h *Hub) leaveRoom(c *Client, r *Room) bool {
 		return false
 	}
 	h.obs.MembersChanged(-1)
-	r.broadcastLocked(presenceFrame(r, "leave", c, len(r.members)), c)
+	r.announceLocked("leave", c, h.pres.Remove(r.name, c.member()))
 	h.dropIfEmptyLocked(r)
 	return true
 }
@@ -126,6 +129,9 @@ func (h *Hub) Empty(name string) bool {
 	members := r.members
 	r.members, r.index = nil, make(map[*Client]int)
 	h.obs.MembersChanged(-len(members))
+	for _, m := range members {
+		h.pres.Remove(name, m.c.member())
+	}
 	h.dropIfEmptyLocked(r)
 	r.mu.Unlock()
 	for _, m := range members {

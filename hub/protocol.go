@@ -24,6 +24,7 @@ type inbound struct {
 	Room string          `json:"room"`
 	ID   string          `json:"id"`
 	Data json.RawMessage `json:"data"`
+	pageQuery
 }
 
 // MaxRoomName is the longest room name accepted, in bytes.
@@ -91,8 +92,9 @@ func welcomeFrame(client, user string) *Frame {
 	return newEnvelope("welcome", 64).str("client", client).str("user", user).frame()
 }
 
-func joinedFrame(r *Room, members int, id string) *Frame {
-	return newEnvelope("joined", 64).quoted("room", r.quoted).num("members", uint64(members)).str("id", id).frame()
+func joinedFrame(r *Room, members int, id string, p joinedPresence) *Frame {
+	e := newEnvelope("joined", 64+p.sizeHint()).quoted("room", r.quoted).num("members", uint64(members))
+	return p.append(e).str("id", id).frame()
 }
 
 func leftFrame(r *Room, id string) *Frame {
@@ -127,4 +129,76 @@ func dataAsJSON(data []byte) []byte {
 		return data
 	}
 	return jsonString(nil, string(data))
+}
+
+// pageQuery is what a `members` request adds to a frame: the connection id
+// after which the page starts, and how many members it lists at most.
+type pageQuery struct {
+	After string `json:"after"`
+	Limit int    `json:"limit"`
+}
+
+// joinedPresence is what `joined` says of the room's members: the users
+// count, and the members themselves when list is set.
+type joinedPresence struct {
+	users   int
+	list    bool
+	members []Member
+}
+
+func (p joinedPresence) sizeHint() int { return 16 + 48*len(p.members) }
+
+func (p joinedPresence) append(e envelope) envelope {
+	e = e.num("users", uint64(p.users))
+	if p.list {
+		e.fb.b = appendMembers(append(e.fb.b, `,"clients":`...), p.members)
+	}
+	return e
+}
+
+// appendMembers appends ms as a JSON array of {"client","user"} objects.
+func appendMembers(b []byte, ms []Member) []byte {
+	b = append(b, '[')
+	for i, m := range ms {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = plainString(append(b, `{"client":`...), m.Client)
+		if m.User != "" {
+			b = plainString(append(b, `,"user":`...), m.User)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// plainString is jsonString without its cost for the common case, printable
+// ASCII that needs no escape (connection ids always are).
+func plainString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return jsonString(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// membersFrame answers a `members` request with one page; next, when set,
+// is the `after` of the following page.
+func membersFrame(r *Room, page []Member, c Counts, next, id string) *Frame {
+	e := newEnvelope("members", 96+48*len(page)).quoted("room", r.quoted).
+		num("members", uint64(c.Members)).num("users", uint64(c.Users))
+	e.fb.b = appendMembers(append(e.fb.b, `,"clients":`...), page)
+	return e.str("next", next).str("id", id).frame()
+}
+
+// diffFrame is a big room's batch of presence changes.
+func diffFrame(r *Room, d *presenceDiff) *Frame {
+	e := newEnvelope("presence_diff", 128+48*(len(d.joins)+len(d.leaves))).quoted("room", r.quoted)
+	e.fb.b = appendMembers(append(e.fb.b, `,"joins":`...), d.joins)
+	e.fb.b = appendMembers(append(e.fb.b, `,"leaves":`...), d.leaves)
+	return e.num("omitted", uint64(d.omitted)).num("members", uint64(d.counts.Members)).
+		num("users", uint64(d.counts.Users)).frame()
 }

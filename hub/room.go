@@ -16,6 +16,7 @@ type Room struct {
 	members []member
 	index   map[*Client]int // position in members
 	dead    bool            // removed from the hub: look it up again
+	diff    presenceDiff    // presence changes of a big room, batched
 }
 
 type member struct {

@@ -1,6 +1,6 @@
 // Test support: record a RoomsClient's events and wait (bounded) for one.
 
-const TYPES = ['welcome', 'open', 'close', 'reconnecting', 'message', 'presence', 'joined', 'left', 'error'];
+const TYPES = ['welcome', 'open', 'close', 'reconnecting', 'message', 'presence', 'presencediff', 'roster', 'joined', 'left', 'error'];
 
 export class Recorder {
   constructor(rc) {

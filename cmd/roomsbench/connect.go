@@ -94,7 +94,11 @@ func connectOne(ctx context.Context, cfg *config, cl *client) error {
 	if cl.slow {
 		opt.recvBuffer = slowRecvBuffer
 	}
-	c, err := dial(ctx, cfg.baseURL+cfg.target.path(room), opt)
+	path := cfg.target.path(room)
+	if cfg.pathPrefix != "" {
+		path = cfg.pathPrefix + room
+	}
+	c, err := dial(ctx, cfg.baseURL+path, opt)
 	if err != nil {
 		return err
 	}

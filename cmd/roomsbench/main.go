@@ -6,7 +6,9 @@
 // and memory (read from /proc for -pid and its children).
 //
 // With -idle it instead connects the clients, lets them sit in their rooms
-// and reports the server's resident memory per connection.
+// and reports the server's resident memory per connection. With -fill it
+// reports how long connecting and joining every client takes, and what
+// presence frames that costs them.
 //
 // Example (server pinned to core 0, client to core 1):
 //
@@ -40,6 +42,8 @@ type config struct {
 	drain       time.Duration // longest wait for in-flight messages after the run
 	pid         int
 	idle        bool
+	fill        bool
+	pathPrefix  string // URL path before the room name; "" is the target's
 	slow        int
 	jsonOut     bool
 	roomPrefix  string
@@ -79,9 +83,12 @@ func main() {
 	defer watchdog.Stop()
 
 	var res *result
-	if cfg.idle {
+	switch {
+	case cfg.idle:
 		res, err = runIdle(ctx, cfg)
-	} else {
+	case cfg.fill:
+		res, err = runFill(ctx, cfg)
+	default:
 		res, err = runLoad(ctx, cfg)
 	}
 	if err != nil {
@@ -110,6 +117,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.drain, "drain", 3*time.Second, "longest wait for in-flight messages after the measured time")
 	fs.IntVar(&cfg.pid, "pid", 0, "server PID: its /proc CPU time and VmRSS (children included) are reported")
 	fs.BoolVar(&cfg.idle, "idle", false, "idle mode: connect and join the clients, wait, report server RSS per connection (needs -pid)")
+	fs.BoolVar(&cfg.fill, "fill", false, "fill mode: connect and join the clients, wait until the server is quiet for -warmup, report the time and the frames without payload")
+	fs.StringVar(&cfg.pathPrefix, "path", "", "URL path before the room name, e.g. /ws/ (default: the target's)")
 	fs.IntVar(&cfg.slow, "slow", 0, "this many clients (never publishers) never read: slow consumers")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "also print the result as one JSON line")
 	fs.StringVar(&cfg.roomPrefix, "room-prefix", "bench", "room names are this prefix followed by a number")
@@ -134,7 +143,9 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("need 1 <= -rooms <= -clients")
 	case cfg.slow < 0 || cfg.slow > cfg.clients-cfg.rooms:
 		return nil, fmt.Errorf("-slow %d: at most -clients minus -rooms (publishers always read)", cfg.slow)
-	case !cfg.idle && (cfg.rate <= 0 || cfg.duration <= 0):
+	case cfg.idle && cfg.fill:
+		return nil, fmt.Errorf("-idle and -fill are separate modes")
+	case !cfg.idle && !cfg.fill && (cfg.rate <= 0 || cfg.duration <= 0):
 		return nil, fmt.Errorf("-rate and -duration must be positive")
 	case cfg.idle && cfg.pid == 0:
 		return nil, fmt.Errorf("-idle needs -pid")

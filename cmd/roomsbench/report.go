@@ -10,7 +10,7 @@ import (
 // reads.
 type result struct {
 	Target   string  `json:"target"`
-	Mode     string  `json:"mode"` // "load" or "idle"
+	Mode     string  `json:"mode"` // "load", "idle" or "fill"
 	Clients  int     `json:"clients"`
 	Rooms    int     `json:"rooms"`
 	Rate     float64 `json:"rate_per_room"`
@@ -23,6 +23,9 @@ type result struct {
 	FirstConnectError string  `json:"first_connect_error,omitempty"`
 	ConnectSeconds    float64 `json:"connect_s"` // connecting and joining every client
 	Publishers        int     `json:"publishers,omitempty"`
+	SettledSeconds    float64 `json:"settled_s,omitempty"`         // fill: until the server's last frame of the fill arrived
+	ServerFrames      uint64  `json:"server_frames,omitempty"`     // fill: frames without a payload received after the joins
+	FramesPerClient   float64 `json:"frames_per_client,omitempty"` // fill: ServerFrames per connected client
 
 	Published        uint64  `json:"published,omitempty"`
 	PublishesPerSec  float64 `json:"publishes_per_sec,omitempty"`
@@ -135,10 +138,18 @@ func (r *result) print(w io.Writer) {
 	if r.FirstConnectError != "" {
 		fmt.Fprintf(w, "  first connect error: %s\n", r.FirstConnectError)
 	}
-	if r.Mode == "idle" {
+	switch r.Mode {
+	case "fill":
+		fmt.Fprintf(w, "  joined in %.3fs, the server's last frame at %.3fs; %d frames without payload (%.2f per client)\n",
+			r.ConnectSeconds, r.SettledSeconds, r.ServerFrames, r.FramesPerClient)
+		if r.ServerProcesses > 0 {
+			fmt.Fprintf(w, "  server: %.2f CPU s, RSS %s\n", r.ServerCPUSeconds, mib(r.ServerRSSBytes))
+		}
+		fmt.Fprintf(w, "  client CPU: %.0f%% of one core; other processes: %.2f cores\n", 100*r.ClientCPUShare, r.OtherCPUShare)
+	case "idle":
 		fmt.Fprintf(w, "  server RSS %s -> %s: %.0f bytes per connection\n",
 			mib(r.ServerRSSBeforeBytes), mib(r.ServerRSSBytes), r.RSSPerConnBytes)
-	} else {
+	default:
 		fmt.Fprintf(w, "  %.0f msg/s per room x %d B for %.1fs: %d publishes (%.0f/s, %d behind schedule)\n",
 			r.Rate, r.Size, r.Duration, r.Published, r.PublishesPerSec, r.PublishesBehind)
 		fmt.Fprintf(w, "  throughput: %.0f deliveries/s received of %.0f/s offered\n", r.DeliveriesPerSec, r.OfferedPerSec)

@@ -169,3 +169,40 @@ func TestSlowConsumerIsNotMeasured(t *testing.T) {
 		t.Errorf("run took %v", time.Since(start))
 	}
 }
+
+// TestRunFill fills one room of the fake server: json members get the
+// fake's presence frames (one per later joiner), raw members get none.
+func TestRunFill(t *testing.T) {
+	for _, tt := range []struct {
+		target    string
+		maxFrames uint64
+	}{
+		{"json", 29 * 30 / 2}, {"raw", 0},
+	} {
+		t.Run(tt.target, func(t *testing.T) {
+			srv := httptest.NewServer(&fakeRooms{members: map[string]map[*fakeMember]bool{}, seq: map[string]int{}})
+			defer srv.Close()
+			cfg, err := parseFlags([]string{
+				"-fill", "-target", tt.target, "-path", "/" + tt.target + "/",
+				"-url", "ws" + strings.TrimPrefix(srv.URL, "http"),
+				"-clients", "30", "-rooms", "1", "-warmup", "200ms", "-q",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := runFill(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Connected != 30 || res.ServerFrames > tt.maxFrames || (tt.maxFrames > 0) != (res.ServerFrames > 0) {
+				t.Errorf("connected %d, %d frames (at most %d)", res.Connected, res.ServerFrames, tt.maxFrames)
+			}
+			if res.ConnectSeconds <= 0 || res.SettledSeconds < res.ConnectSeconds {
+				t.Errorf("joined in %vs, settled at %vs", res.ConnectSeconds, res.SettledSeconds)
+			}
+		})
+	}
+	if _, err := parseFlags([]string{"-fill", "-idle", "-pid", "1"}); err == nil {
+		t.Error("-fill with -idle was accepted")
+	}
+}

@@ -25,6 +25,8 @@ type stats struct {
 	behind         atomic.Uint64 // publishes that were more than lagLimit late
 	disconnects    atomic.Uint64 // connections that dropped during the run
 	publishErrors  atomic.Uint64
+	controlTotal   atomic.Uint64 // frames without a payload (presence, ...) received
+	lastControl    atomic.Int64  // when the last of them arrived, unix nanoseconds
 
 	receivers []atomic.Int64 // per room: fast members currently reading
 	closing   atomic.Bool    // set before the client closes its connections
@@ -59,6 +61,8 @@ func (s *stats) noteErr(what string, err error) {
 func (s *stats) received(cfg *config, cl *client, msg []byte, now int64) {
 	st, ok := parseStamp(msg)
 	if !ok {
+		s.controlTotal.Add(1)
+		s.lastControl.Store(now)
 		if err := cfg.target.control(cl.conn, msg); err != nil && !s.closing.Load() {
 			s.noteErr("control reply", err)
 		}

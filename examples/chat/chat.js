@@ -8,10 +8,11 @@ const $ = (sel) => document.querySelector(sel);
 let rc = null;
 let room = '';
 let name = '';
-let count = 0;
-// Members we know of: connection id -> name. The server has no member list
-// snapshot; we learn the others from presence events and from messages.
-const members = new Map();
+// Who is there comes from the client's roster of the room: everyone, from
+// `joined`, in a room of up to 100; in a bigger one, the counts and a
+// first page of members, kept up to date by the batched presence.
+const SHOWN = 50; // people listed at most; the rest are counted
+let renderQueued = false;
 
 function setStatus(state, text) {
   const el = $('#status');
@@ -22,23 +23,48 @@ function setStatus(state, text) {
   $('#send').disabled = !open;
 }
 
+// renderMembers lists the people present, one entry per user however many
+// tabs they have open, at most SHOWN of them, and counts the others.
 function renderMembers() {
+  renderQueued = false;
+  const r = rc?.roster(room);
+  const people = (r?.people ?? []).map((p) => ({
+    user: p.user || '(anonymous)', tabs: p.clients.length, me: p.clients.includes(rc.client),
+  }));
+  if (rc?.client && r && !people.some((p) => p.me)) people.push({ user: name, tabs: 1, me: true });
+  people.sort((a, b) => (b.me - a.me) || a.user.localeCompare(b.user));
   const list = $('#members');
   list.replaceChildren();
-  const sorted = [...members.entries()].sort((a, b) => a[1].localeCompare(b[1]));
-  for (const [client, user] of sorted) {
+  for (const p of people.slice(0, SHOWN)) {
     const li = document.createElement('li');
-    li.textContent = user || '(anonymous)';
-    if (client === rc?.client) {
+    li.textContent = p.user;
+    if (p.me) {
       li.classList.add('me');
       li.textContent += ' (you)';
     }
+    if (p.tabs > 1) {
+      const tabs = document.createElement('small');
+      tabs.textContent = ` ${p.tabs} tabs`;
+      li.append(tabs);
+    }
     list.append(li);
   }
-  $('#count').textContent = String(count);
-  const others = count - members.size;
+  const users = r?.users ?? 0;
+  $('#count').textContent = String(users);
+  const others = users - Math.min(people.length, SHOWN);
   $('#others').hidden = others <= 0;
-  $('#others').textContent = others === 1 ? 'and 1 other' : `and ${others} others`;
+  $('#others').textContent = others === 1 ? 'and 1 other' : `and ${others.toLocaleString()} others`;
+}
+
+// In a big room many changes come at once: draw once per frame.
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(renderMembers);
+}
+
+function userOf(client) {
+  return rc?.roster(room)?.clients.find((m) => m.client === client)?.user;
 }
 
 function addLine(kind, who, text) {
@@ -82,34 +108,31 @@ function start() {
   url.searchParams.set('name', name);
   rc = new RoomsClient(url);
 
-  rc.on('welcome', ({ client, reconnected }) => {
-    // A new connection has a new id; whom we knew is no longer sure.
-    members.clear();
-    members.set(client, name);
+  rc.on('welcome', ({ reconnected }) => {
     setStatus('connected', `Connected as ${name}`);
     if (reconnected) addLine('note', '', 'Reconnected.');
     renderMembers();
   });
   rc.on('joined', (j) => {
     if (j.room !== room) return;
-    count = j.members;
+    // A big room lists no one in `joined`: ask for a first page.
+    if (!j.clients) rc.members(room, { limit: SHOWN }).catch(() => {});
     renderMembers();
+  });
+  rc.on('roster', (r) => {
+    if (r.room === room) queueRender();
   });
   rc.on('left', (l) => {
     if (l.room === room && l.id === undefined) addLine('note', '', 'The server removed you from the room.');
   });
   rc.on('presence', (p) => {
-    if (p.room !== room) return;
-    count = p.members;
+    // A person arriving or leaving (not another tab of theirs); in a big
+    // room's batches, nobody by name: the count says it.
+    if (p.room !== room || p.batched) return;
     const who = p.user || '(anonymous)';
-    if (p.event === 'join') {
-      members.set(p.client, p.user);
-      addLine('note', '', `${who} joined`);
-    } else {
-      members.delete(p.client);
-      addLine('note', '', `${who} left`);
-    }
-    renderMembers();
+    const tabs = p.user === undefined ? 0 : rc.connectionsOf(room, p.user);
+    if (p.event === 'join' && tabs <= 1) addLine('note', '', `${who} joined`);
+    if (p.event === 'leave' && tabs === 0) addLine('note', '', `${who} left`);
   });
   rc.on('message', (m) => {
     if (m.room !== room) return;
@@ -120,11 +143,7 @@ function start() {
       return;
     }
     const data = m.data && typeof m.data === 'object' ? m.data : { text: String(m.data) };
-    const who = data.name || members.get(m.from) || m.from;
-    if (!members.has(m.from)) {
-      members.set(m.from, who);
-      renderMembers();
-    }
+    const who = data.name || userOf(m.from) || m.from;
     addLine(m.from === rc.client ? 'mine' : 'theirs', who, String(data.text ?? ''));
   });
   rc.on('disconnected', ({ code, reason, willRetry }) => {
@@ -174,8 +193,6 @@ $('#send-form').addEventListener('submit', async (ev) => {
 $('#leave').addEventListener('click', () => {
   rc?.close();
   rc = null;
-  members.clear();
-  count = 0;
   $('#chat').hidden = true;
   $('#join-form').hidden = false;
   setStatus('idle', 'Not connected');
