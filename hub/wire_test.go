@@ -349,7 +349,7 @@ func TestWirePingPong(t *testing.T) {
 // one that is silent is closed with 1008 "pong timeout".
 func TestWireKeepalive(t *testing.T) {
 	eachReadMode(t, func(t *testing.T, o readMode) {
-		cfg := hub.Config{PingInterval: 200 * time.Millisecond, PongTimeout: 200 * time.Millisecond}
+		cfg := hub.Config{PingInterval: 200 * time.Millisecond, PongTimeout: 500 * time.Millisecond} // room for a loaded machine under -race
 		const stay = 1500 * time.Millisecond
 
 		t.Run("answers pings", func(t *testing.T) {
