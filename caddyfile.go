@@ -37,7 +37,7 @@ func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //		max_rooms         <n>
 //		max_members       <n>
 //		rate_limit        <per_second> [<burst>]
-//		send_queue        <n>
+//		send_queue        <size>
 //		slow_client       disconnect|drop_oldest
 //		write_timeout     <duration>
 //		ping_interval     <duration>
@@ -122,7 +122,7 @@ func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 	case "max_members":
 		return oneInt(d, &h.MaxMembers, 0)
 	case "send_queue":
-		return oneInt(d, &h.SendQueue, 1)
+		return sendQueueSize(d, &h.SendQueue)
 	case "max_errors":
 		return oneInt(d, &h.MaxErrors, -1)
 	case "rate_limit":
@@ -289,6 +289,25 @@ func oneSize(d *caddyfile.Dispenser, dst *int64) error {
 		return d.Errf("%s: %q is not a size such as 64KiB", opt, v)
 	}
 	*dst = int64(n)
+	return nil
+}
+
+// sendQueueSize reads send_queue's size. It counted frames before it
+// counted bytes: a plain number is refused, so that an old `send_queue 256`
+// is not taken for 256 bytes.
+func sendQueueSize(d *caddyfile.Dispenser, dst *int) error {
+	var v string
+	if err := oneString(d, &v); err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(v, 10, 64); err == nil { // an old frame count
+		return d.Errf("send_queue: %q has no unit: send_queue is a size in bytes, such as 1MiB (the default), no longer a count of frames", v)
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n == 0 || n > 1<<40 {
+		return d.Errf("send_queue: %q is not a size such as 1MiB", v)
+	}
+	*dst = int(n)
 	return nil
 }
 

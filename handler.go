@@ -64,18 +64,25 @@ type Handler struct {
 	// RateLimit. Default: RateLimit rounded down, at least 1.
 	RateBurst int `json:"rate_burst,omitempty"`
 
-	// SendQueue is how many frames may wait to be written to one
-	// connection; when it is full, SlowClient applies. Default: 256.
+	// SendQueue is how many bytes may wait to be written to one
+	// connection, the batch being written included; a frame that would
+	// pass it makes SlowClient apply, and so does a write that makes no
+	// progress for WriteTimeout. A frame always enters an empty queue.
+	// At least 4 KiB (it counted frames before). The worst case of the
+	// queues' memory is connections × SendQueue (2 × that under
+	// drop_oldest). Default: 1048576 (1 MiB).
 	SendQueue int `json:"send_queue,omitempty"`
 
-	// SlowClient is what happens when a connection's send queue is full:
-	// `disconnect` (default) closes it with code 1008, `drop_oldest` drops
-	// its oldest queued message and tells it how many it lost with an
-	// `error` frame of code `messages_dropped`.
+	// SlowClient is what happens when a connection's send queue is over
+	// its budget: `disconnect` (default) closes it with code 1008, "send
+	// queue full"; `drop_oldest` drops its oldest queued messages to make
+	// room and tells it how many it lost with an `error` frame of code
+	// `messages_dropped`.
 	SlowClient string `json:"slow_client,omitempty"`
 
-	// WriteTimeout bounds one write to a connection; a connection that
-	// takes longer is closed. Default: 10s.
+	// WriteTimeout bounds each write to a connection of up to 256 KiB of
+	// what is queued for it: a connection that takes none of it for that
+	// long is cut off as a slow client and closed. Default: 10s.
 	WriteTimeout caddy.Duration `json:"write_timeout,omitempty"`
 
 	// PingInterval is how often the server pings a connection. Default: 30s.

@@ -123,7 +123,7 @@ func TestE2ESlowClientIsCutOff(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 32
+		send_queue 512KiB
 		write_timeout 1m
 	}
 }`)
@@ -159,7 +159,7 @@ func TestE2EDropOldestPolicy(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 16
+		send_queue 256KiB
 		slow_client drop_oldest
 		write_timeout 30s
 	}
@@ -223,7 +223,7 @@ func TestE2EWriteTimeout(t *testing.T) {
 	c := testcaddy.Start(t, `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 16
+		send_queue 512KiB
 		slow_client drop_oldest
 		write_timeout 1s
 	}

@@ -27,12 +27,12 @@ const metSite = `:{PORT} {
 	rooms /free
 	rooms /slow/* {
 		room {path.1}
-		send_queue 4
+		send_queue 128KiB
 		write_timeout 2s
 	}
 	rooms /drop/* {
 		room {path.1}
-		send_queue 4
+		send_queue 128KiB
 		slow_client drop_oldest
 		write_timeout 60s
 	}
@@ -165,7 +165,7 @@ func TestMetricsMatchWhatClientsDid(t *testing.T) {
 	metCheckLatencyBuckets(t, got)
 	deliveries := 6.0
 
-	// a reader that never reads, behind a 4-frame queue, is cut off once
+	// a reader that never reads, behind a 128 KiB queue, is cut off once
 	wstest.Join(t, ws+"/slow/s", true)
 	big := `"` + strings.Repeat("s", 32<<10) + `"`
 	cut := false

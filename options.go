@@ -14,6 +14,11 @@ import (
 // publish frame with a short room name and data.
 const minMaxMessageSize = 128
 
+// minSendQueue is the smallest send_queue, in bytes. It counted frames
+// before, up to a few thousand: a value under it is an old count, refused
+// with a message that says so.
+const minSendQueue = 4 << 10
+
 // checkOptions finds the first option that is wrong, alone or with the
 // others, and names it: Validate checks a JSON config with it, and
 // UnmarshalCaddyfile a Caddyfile, at that option's line.
@@ -32,6 +37,8 @@ func (h *Handler) checkOptions() (opt string, err error) {
 		{"max_rooms", h.MaxRooms < 0, "max_rooms must not be negative"},
 		{"max_members", h.MaxMembers < 0, "max_members must not be negative"},
 		{"send_queue", h.SendQueue < 0, "send_queue must not be negative"},
+		{"send_queue", h.SendQueue > 0 && h.SendQueue < minSendQueue,
+			fmt.Sprintf("send_queue %d B is too small: at least 4 KiB; it is a size in bytes (default 1 MiB), no longer a count of frames", h.SendQueue)},
 		{"rate_limit", h.RateLimit < 0 || h.RateBurst < 0, "rate_limit and its burst must not be negative"},
 		{"write_timeout", h.WriteTimeout < 0, "write_timeout must not be negative"},
 		{"ping_interval", h.PingInterval < 0, "ping_interval must not be negative"},

@@ -71,9 +71,14 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 			defer wr.Override(cfg.WriteTimeout, 0, 0)()
 		}
 	}
+	c, err := h.admit(cn, cfg) // in its room before the 200 that accepts it
+	if c == nil {
+		return err
+	}
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	if err := rc.Flush(); err != nil {
+		h.hub.Abandon(c)
 		h.logger.Warn("websocket stream: flush failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
 		return nil
 	}
@@ -84,11 +89,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	sc := &streamConn{body: r.Body, w: w, rc: rc, remote: r.RemoteAddr}
 	_, err = h.upgrader.Upgrade(&streamHijacker{conn: sc}, handshakeFor(r), nil)
 	if err != nil {
+		h.hub.Abandon(c)
 		h.logger.Warn("websocket stream setup failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
 		return nil
 	}
-	cn.Net = sc
-	_ = h.hub.Serve(cn, cfg)
+	h.hub.Start(c, sc)
 	return nil
 }
 

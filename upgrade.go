@@ -37,18 +37,47 @@ func (h *Handler) serveUpgrade(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !handshakeValid(r) { // gorilla answers why, and no room sees it
+		_, err := h.upgrader.Upgrade(hijackShim{w}, r, nil)
+		h.logger.Warn("websocket handshake failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
+		return nil
+	}
+	c, err := h.admit(cn, h.cfg)
+	if c == nil {
+		return err
+	}
 	ws, err := h.upgrader.Upgrade(hijackShim{w}, r, nil)
 	if err != nil {
+		h.hub.Abandon(c)
 		h.logger.Warn("websocket handshake failed", zap.String("remote_addr", r.RemoteAddr), zap.Error(err))
 		return nil // gorilla has answered the request
 	}
-	cn.Net = ws.NetConn()
 	// The hijacked connection is ours: serve it on a fresh goroutine and
 	// let this request, with its deep stack and its per-request state, end.
 	// Once set up, the socket (plain or TLS) is handed to the hub's poller
-	// and that goroutine ends too (see hub.Serve).
-	go func() { _ = h.hub.Serve(cn, h.cfg) }()
+	// and that goroutine ends too (see hub.Start).
+	go h.hub.Start(c, ws.NetConn())
 	return nil
+}
+
+// handshakeValid checks what gorilla checks of a handshake's request, so
+// that a connection is admitted only when its upgrade can succeed.
+func handshakeValid(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Sec-WebSocket-Version") == "13" &&
+		r.Header.Get("Sec-WebSocket-Key") != ""
+}
+
+// admit makes the connection a client, in its route's room, before the
+// handshake is answered: a message sent once the peer has seen the answer
+// reaches it (a raw client gets no welcome to wait for). A route room that
+// refuses it is told after the upgrade, with an error frame and 1008; a
+// hub closed meanwhile answers 503.
+func (h *Handler) admit(cn hub.Conn, cfg *hub.Config) (*hub.Client, error) {
+	c, _ := h.hub.Admit(cn, cfg) // a refused room is logged, and told after the upgrade
+	if c == nil {
+		return nil, caddyhttp.Error(http.StatusServiceUnavailable, errors.New("rooms: the server is stopping"))
+	}
+	return c, nil
 }
 
 // accept checks the origin and fills in the connection's room, user and

@@ -24,9 +24,9 @@ func (d *discardConn) SetReadDeadline(time.Time) error  { return nil }
 
 // benchRoom makes a hub with one room of n members on discarding
 // connections, with history on (the default) or off.
-func benchRoom(b *testing.B, n int, history bool) (*Hub, []*Client) {
+func benchRoom(b testing.TB, n int, history bool) (*Hub, []*Client) {
 	h := New(Options{})
-	cfg := Config{SendQueue: 1 << 20, MaxMembers: 0, NoPresence: true}
+	cfg := Config{SendQueue: 1 << 30, MaxMembers: 0, NoPresence: true}
 	if !history {
 		cfg.HistorySize = -1
 	}
@@ -101,7 +101,7 @@ func benchPublish(b *testing.B, n int, history bool, data []byte) {
 // (presence_list above the room's size), and the list in `joined`.
 func BenchmarkJoinLeave(b *testing.B) {
 	h, clients := benchRoom(b, 100, true)
-	cfg := Config{SendQueue: 1 << 20, PresenceList: 1000}.WithDefaults()
+	cfg := Config{SendQueue: 1 << 30, PresenceList: 1000}.WithDefaults()
 	for _, c := range clients {
 		c.cfg = &cfg // presence on for the members, so churn costs what it does
 	}
@@ -131,7 +131,7 @@ func BenchmarkClientPublish(b *testing.B) {
 
 func benchClientPublish(b *testing.B, history bool) {
 	h, clients := benchRoom(b, 100, history)
-	pubCfg := Config{SendQueue: 1 << 20, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}.WithDefaults()
+	pubCfg := Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}.WithDefaults()
 	pub := clients[0]
 	pub.cfg = &pubCfg
 	r := newReader(pub)
@@ -161,4 +161,42 @@ func benchClientPublish(b *testing.B, history bool) {
 // benchClientFrame is payload as one masked text frame from a client.
 func benchClientFrame(payload []byte) []byte {
 	return wsframe.Frame{Fin: true, Op: opText, Payload: payload, Key: testKey}.Encode()
+}
+
+// BenchmarkClientBurst is one member's read of 64 KiB of publishes (606
+// frames) handled at once, into a room of 50, with and without the
+// reader's turns (turnMessages): deliveries/s, and queue-B, the largest
+// queue of a member right after the read (the mean over the reads), which
+// is what a burst alone can make a client's queue look like.
+func BenchmarkClientBurst(b *testing.B) {
+	frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"text":"a hundred bytes of payload, more or less, in a chat"}}`))
+	burst := make([]byte, 0, 64<<10)
+	for len(burst)+len(frame) <= cap(burst) {
+		burst = append(burst, frame...)
+	}
+	frames := len(burst) / len(frame)
+	for _, turn := range []int{0, 32} {
+		b.Run(fmt.Sprintf("turn=%d", turn), func(b *testing.B) {
+			defer func(old int) { turnMessages = old }(turnMessages)
+			turnMessages = turn
+			_, clients := benchRoom(b, 50, true)
+			r := newReader(clients[0])
+			buf := make([]byte, len(burst))
+			total := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(buf, burst)
+				r.consume(buf)
+				peak := 0
+				for _, c := range clients[1:] {
+					peak = max(peak, c.QueuedBytes())
+				}
+				total += peak
+				waitWritten(clients)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*frames*50)/b.Elapsed().Seconds(), "deliveries/s")
+			b.ReportMetric(float64(total)/float64(b.N), "queue-B")
+		})
+	}
 }

@@ -27,7 +27,7 @@ type Client struct {
 
 	hub  *Hub
 	cfg  *Config
-	conn net.Conn // written only by the writer, after the upgrade
+	conn net.Conn // set under mu when attached; then written only by the writer
 
 	mu        sync.Mutex
 	queue     []*Frame      // frames waiting for the writer
@@ -35,6 +35,7 @@ type Client struct {
 	writing   bool          // a writer goroutine is running
 	closing   bool          // no more frames are accepted but the close frame
 	final     *Frame        // the close frame, written after the queue
+	queued    int           // bytes in queue and in the batch being written
 	dropped   int           // frames dropped since the client was last told
 	done      chan struct{} // closed when the writer has written the close frame or failed
 	closeOnce sync.Once
@@ -47,7 +48,10 @@ type Client struct {
 	pinger    *time.Timer   // the keepalive timer; nil when pings are off
 	nextPing  time.Duration // monotonic; touched by the timer alone
 	lastHeard atomic.Int64  // monotonic nanoseconds of the last bytes read
-	polled    *polled       // the poller's record, when it reads the connection
+	// incompleteSince is when the peer started the frame or fragmented
+	// message it has not finished (monotonic nanoseconds); 0 when none.
+	incompleteSince atomic.Int64
+	polled          *polled // the poller's record, when it reads the connection
 }
 
 func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Client {
@@ -93,37 +97,66 @@ func (c *Client) roomsLeft() []string {
 
 // send queues f for the client. It reports false when the frame was not
 // queued because the client is closing or was cut off for being slow.
+//
+// The queue is budgeted in bytes (Config.SendQueue), the batch being
+// written included: a frame that would take it over the budget cuts the
+// client off or drops its oldest frames, per Config.SlowClient. A frame
+// is always taken into an empty queue, however large.
 func (c *Client) send(f *Frame) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return false
 	}
-	if len(c.queue) >= c.cfg.SendQueue {
+	if c.queued > 0 && c.queued+len(f.b) > c.cfg.SendQueue {
 		if c.cfg.SlowClient == Disconnect {
+			queued := c.queued
 			c.mu.Unlock()
-			c.hub.obs.SlowClientClosed()
-			c.logAt(zap.WarnLevel, "closing a slow client: send queue full", zap.Int("send_queue", c.cfg.SendQueue))
-			c.cutOff(ClosePolicy, "send queue full")
+			c.slowCutOff("send queue full", queued)
 			return false
 		}
-		// drop the oldest in O(1), under the room's lock: the slice moves
-		// forward, and the next growth of the queue reallocates it
-		c.queue[0] = nil
-		c.queue = c.queue[1:]
-		c.dropped++
-		c.hub.obs.Dropped(1)
+		c.dropOldestLocked(len(f.b))
 	}
 	c.queue = append(c.queue, f)
+	c.queued += len(f.b)
 	c.startWriterLocked()
 	c.mu.Unlock()
 	return true
 }
 
+// dropOldestLocked drops queued frames, oldest first, until n more bytes
+// fit in the budget or nothing is left to drop but the batch being
+// written. The slice moves forward in O(1), under the room's lock; the
+// next growth of the queue reallocates it.
+func (c *Client) dropOldestLocked(n int) {
+	dropped := 0
+	for len(c.queue) > 0 && c.queued+n > c.cfg.SendQueue {
+		c.queued -= len(c.queue[0].b)
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		dropped++
+	}
+	c.dropped += dropped
+	c.hub.obs.Dropped(dropped)
+}
+
+// slowCutOff closes a client that does not take what it is sent, with
+// 1008, and logs it once: only the call that closes it logs.
+func (c *Client) slowCutOff(reason string, queued int) {
+	if !c.cutOff(ClosePolicy, reason) {
+		return
+	}
+	c.hub.obs.SlowClientClosed()
+	c.logAt(zap.WarnLevel, "closing a slow client: "+reason,
+		zap.Int("queued_bytes", queued), zap.Int("send_queue", c.cfg.SendQueue))
+}
+
 // startWriterLocked starts the writer goroutine unless one runs already.
 // The writer exits when the queue is empty, so an idle connection has none.
+// Until the connection is attached (Hub.Admit before the handshake's
+// answer) frames only queue.
 func (c *Client) startWriterLocked() {
-	if !c.writing {
+	if !c.writing && c.conn != nil {
 		c.writing = true
 		go c.writeLoop()
 	}
@@ -142,15 +175,18 @@ func (c *Client) Close(code int, reason string) {
 }
 
 // cutOff is Close without the backlog: for a slow client, whose queue is
-// full, and when the server stops.
-func (c *Client) cutOff(code int, reason string) {
-	c.closeWith(code, closeFrame(code, reason), true)
+// full, and when the server stops. It reports whether this call closed
+// the client.
+func (c *Client) cutOff(code int, reason string) bool {
+	return c.closeWith(code, closeFrame(code, reason), true)
 }
 
 // closeWith closes with final as the last frame; a nil final means the close
 // frame was already written by someone else (gorilla, on a protocol error).
-func (c *Client) closeWith(code int, final *Frame, dropQueue bool) {
+// It reports whether this call closed the client: the first one does.
+func (c *Client) closeWith(code int, final *Frame, dropQueue bool) (first bool) {
 	c.closeOnce.Do(func() {
+		first = true
 		c.mu.Lock()
 		c.closing, c.closeCode = true, code
 		if dropQueue {
@@ -168,6 +204,7 @@ func (c *Client) closeWith(code int, final *Frame, dropQueue bool) {
 		go c.hub.leaveAll(c)
 		c.endReadingAfter(c.cfg.WriteTimeout + closeGrace)
 	})
+	return first
 }
 
 // isClosing reports whether Close was called.
@@ -177,7 +214,12 @@ func (c *Client) isClosing() bool {
 	return c.closing
 }
 
+// clearQueueLocked drops what waits to be written; the batch being
+// written stays counted until it is.
 func (c *Client) clearQueueLocked() {
+	for _, f := range c.queue {
+		c.queued -= len(f.b)
+	}
 	clear(c.queue)
 	c.queue = c.queue[:0]
 }
@@ -187,6 +229,14 @@ func (c *Client) Queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.queue)
+}
+
+// QueuedBytes is how many bytes wait to be written to the client, the
+// batch being written included: what its budget, Config.SendQueue, bounds.
+func (c *Client) QueuedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
 }
 
 // logAt logs msg with the client's id and address when level is enabled.
@@ -220,11 +270,12 @@ func (c *Client) sendError(err error, id string) {
 // the peer has d to answer our close frame.
 func (c *Client) endReadingAfter(d time.Duration) {
 	c.mu.Lock()
-	pc := c.polled
+	pc, conn := c.polled, c.conn
 	c.mu.Unlock()
-	if pc != nil {
+	switch {
+	case pc != nil:
 		time.AfterFunc(d, pc.end)
-		return
+	case conn != nil: // nil before the connection is attached
+		_ = conn.SetReadDeadline(time.Now().Add(d))
 	}
-	_ = c.conn.SetReadDeadline(time.Now().Add(d))
 }

@@ -4,14 +4,15 @@ import (
 	"time"
 )
 
-// SlowClientPolicy says what happens when a connection's send queue is full.
+// SlowClientPolicy says what happens when a frame would take a
+// connection's send queue over its budget (Config.SendQueue, in bytes).
 type SlowClientPolicy int
 
 const (
-	// Disconnect closes a connection whose send queue is full, with close
-	// code 1008 and the reason "send queue full".
+	// Disconnect closes a connection whose send queue is over its budget,
+	// with close code 1008 and the reason "send queue full".
 	Disconnect SlowClientPolicy = iota
-	// DropOldest drops the oldest queued message to make room, and tells the
+	// DropOldest drops the oldest queued frames to make room, and tells the
 	// client how many it lost with an `error` frame of code
 	// "messages_dropped" (json protocol).
 	DropOldest
@@ -21,7 +22,7 @@ const (
 const (
 	DefaultMaxMessageSize = 64 << 10
 	DefaultMaxRooms       = 100
-	DefaultSendQueue      = 256
+	DefaultSendQueue      = 1 << 20 // bytes: 1 MiB
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultPingInterval   = 30 * time.Second
 	DefaultPongTimeout    = 10 * time.Second
@@ -52,7 +53,7 @@ type Config struct {
 	MaxMembers     int     // members per room; 0 is no limit
 	RateLimit      float64 // inbound frames per second; 0 is no limit
 	RateBurst      int     // frames allowed at once above RateLimit; default max(1, RateLimit)
-	SendQueue      int     // frames queued per connection
+	SendQueue      int     // bytes queued per connection, the batch being written included
 	SlowClient     SlowClientPolicy
 	WriteTimeout   time.Duration
 	PingInterval   time.Duration // negative disables pings

@@ -47,8 +47,22 @@ func (c *Client) stopKeepalive() {
 	}
 }
 
-// keepalive runs on the timer: it closes a silent connection, pings when a
-// ping is due, and rearms the timer for whichever comes next.
+// noteIncomplete records since when the peer has had a frame or a
+// fragmented message started and not finished; the keepalive bounds it.
+func (c *Client) noteIncomplete(open bool) {
+	since := c.incompleteSince.Load()
+	switch {
+	case open && since == 0:
+		c.incompleteSince.Store(int64(monoNow()))
+	case !open && since != 0:
+		c.incompleteSince.Store(0)
+	}
+}
+
+// keepalive runs on the timer: it closes a silent connection, and one
+// that takes longer than ping_interval + pong_timeout to finish a message
+// (a peer trickling one, which keeps it from looking silent); it pings
+// when a ping is due, and rearms the timer for whichever comes next.
 func (c *Client) keepalive() {
 	cfg := c.cfg
 	now := monoNow()
@@ -57,6 +71,14 @@ func (c *Client) keepalive() {
 		c.pongTimeout()
 		return
 	}
+	if since := time.Duration(c.incompleteSince.Load()); since != 0 {
+		slow := since + cfg.PingInterval + cfg.PongTimeout
+		if now >= slow {
+			c.messageTimeout()
+			return
+		}
+		deadline = min(deadline, slow)
+	}
 	if now >= c.nextPing {
 		if !c.send(newFrame(opPing, nil)) {
 			return // closing
@@ -64,6 +86,13 @@ func (c *Client) keepalive() {
 		c.nextPing = now + cfg.PingInterval
 	}
 	c.pinger.Reset(min(c.nextPing, deadline) - now)
+}
+
+// messageTimeout closes a connection whose message takes too long.
+func (c *Client) messageTimeout() {
+	c.logAt(zap.WarnLevel, "closing: a message took too long to arrive",
+		zap.Duration("limit", c.cfg.PingInterval+c.cfg.PongTimeout), zap.Strings("rooms", c.Rooms()))
+	c.Close(ClosePolicy, "message too slow")
 }
 
 // pongTimeout closes a connection that fell silent.

@@ -21,9 +21,10 @@ type Conn struct {
 	Meta  any // optional; becomes Client.Meta, for the route's Authorizer
 }
 
-// Serve serves one upgraded connection with cfg. It returns an error when
-// the connection was refused before it was served (for example the path
-// room refused it); the connection is closed either way.
+// Serve serves one upgraded connection with cfg: Admit, then Start. It
+// returns an error when the connection was refused before it was served
+// (for example the path room refused it); the connection is closed either
+// way.
 //
 // A TCP or Unix socket, or TLS over TCP, is read by the hub's poller (on
 // Linux): Serve returns once the connection is set up, and no goroutine
@@ -31,12 +32,32 @@ type Conn struct {
 // HTTP/2 or HTTP/3 stream, a wrapped socket) is read on the calling
 // goroutine, and Serve returns when it closes.
 func (h *Hub) Serve(cn Conn, cfg *Config) error {
-	if h.closed.Load() {
+	c, err := h.Admit(cn, cfg)
+	if c == nil {
 		_, _ = cn.Net.Write(closeFrame(CloseGoingAway, "server stopping").b)
-		return cn.Net.Close()
+		_ = cn.Net.Close()
+		return err
+	}
+	h.Start(c, cn.Net)
+	return err
+}
+
+// Admit makes a connection a client before its handshake is answered: it
+// is registered and in the route's room (cn.Room), with its `welcome` and
+// `joined` queued, so that nothing published after the peer has seen the
+// answer can miss it. cn.Net is not used: frames wait until Start attaches
+// the upgraded connection, within the send queue's budget.
+//
+// When the route's room refuses the connection, the client returned is
+// closing already (Start sends it the error frame and closes it with
+// 1008, or 4003 when it is refused for good) and the error says why. When the hub is closed, Admit returns a
+// nil client and errClosing.
+func (h *Hub) Admit(cn Conn, cfg *Config) (*Client, error) {
+	if h.closed.Load() {
+		return nil, errClosing
 	}
 	h.wg.Add(1)
-	c := newClient(h, cfg, cn.Net, cn.ID, cn.User, cn.RemoteAddr)
+	c := newClient(h, cfg, nil, cn.ID, cn.User, cn.RemoteAddr)
 	c.Meta = cn.Meta
 	h.addClient(c)
 	h.obs.Connected()
@@ -48,18 +69,44 @@ func (h *Hub) Serve(cn Conn, cfg *Config) error {
 			c.sendError(err, "")
 			c.Close(refusedRoomCloseCode(err), "cannot join "+cn.Room)
 			c.logAt(zap.WarnLevel, "refused the route's room", zap.String("room", cn.Room), zap.Error(err))
-			h.disconnect(c)
-			return err
+			return c, err
 		}
+	}
+	return c, nil
+}
+
+// Start serves an admitted client on conn, its upgraded connection: what
+// was queued since Admit is written first. See Serve for who reads conn.
+func (h *Hub) Start(c *Client, conn net.Conn) {
+	c.mu.Lock()
+	c.conn = conn
+	if len(c.queue) > 0 || c.final != nil || c.dropped > 0 {
+		c.startWriterLocked()
+	}
+	closing := c.closing
+	c.mu.Unlock()
+	if closing { // the route's room refused it, or the hub closed meanwhile
+		h.disconnect(c)
+		return
 	}
 	c.startKeepalive()
 	r := newReader(c)
 	if !h.noPoll && pollConn(c, r) {
-		return nil
+		return
 	}
-	r.run(cn.Net)
+	r.run(conn)
 	h.disconnect(c)
-	return nil
+}
+
+// Abandon forgets an admitted client whose handshake failed: it leaves
+// its rooms, and nothing is written.
+func (h *Hub) Abandon(c *Client) {
+	defer h.wg.Done()
+	c.closeWith(CloseGoingAway, nil, true)
+	h.leaveAll(c)
+	h.removeClient(c)
+	h.obs.Disconnected()
+	c.logAt(zap.DebugLevel, "handshake failed after admission", zap.Strings("rooms", c.roomsLeft()))
 }
 
 // disconnect takes c out of its rooms, lets the writer finish its close

@@ -11,27 +11,29 @@ import (
 	"go.uber.org/zap"
 )
 
-// writeLoop writes everything queued, all of it in one write per round,
-// until the queue is empty; then it exits. After the close frame it closes
-// the connection's write side and signals done.
+// writeLoop writes everything queued, in as few writes as it can, until
+// the queue is empty; then it exits. After the close frame it closes the
+// connection's write side and signals done.
 func (c *Client) writeLoop() {
 	bufs := buffersPool.Get().(*net.Buffers)
 	defer buffersPool.Put(bufs)
+	written := 0 // bytes of the last batch written and still counted
 	for {
-		batch, final, dropped := c.takeBatch()
+		batch, final, dropped := c.takeBatch(written)
+		written = 0
 		if batch == nil && final == nil && dropped == 0 {
 			return
 		}
+		var err error
 		if dropped > 0 && c.cfg.Protocol == JSON {
-			batch = append([]*Frame{droppedFrame(dropped)}, batch...)
+			err = c.write(bufs, []*Frame{droppedFrame(dropped)})
 		}
-		if final != nil {
-			batch = append(batch, final)
+		if err == nil && len(batch) > 0 {
+			written, err = c.writeCounted(bufs, batch)
 		}
-		if len(batch) == 0 {
-			continue
+		if err == nil && final != nil {
+			err = c.write(bufs, []*Frame{final})
 		}
-		err := c.write(bufs, batch)
 		c.recycle(batch)
 		if err != nil || final != nil {
 			c.finish(err)
@@ -40,11 +42,14 @@ func (c *Client) writeLoop() {
 	}
 }
 
-// takeBatch takes every queued frame. When nothing is left it marks the
-// writer stopped, under the same lock, so a later send starts a new one.
-func (c *Client) takeBatch() (batch []*Frame, final *Frame, dropped int) {
+// takeBatch takes every queued frame, once written (the bytes the last
+// batch still counted) are out of the budget. When nothing is left it
+// marks the writer stopped, under the same lock, so a later send starts a
+// new one. The batch's bytes stay counted in the budget until written.
+func (c *Client) takeBatch(written int) (batch []*Frame, final *Frame, dropped int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.queued -= written
 	batch, final, dropped = c.queue, c.final, c.dropped
 	c.final, c.dropped = nil, 0
 	if len(batch) == 0 && final == nil && dropped == 0 {
@@ -72,12 +77,8 @@ func (c *Client) recycle(batch []*Frame) {
 // connection so the peer reads the close frame before the end of the
 // stream; after a failed write it closes the connection.
 func (c *Client) finish(err error) {
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		level := zap.WarnLevel // a write that timed out: a stuck client
-		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
-			level = zap.DebugLevel // the peer is gone: an ordinary disconnect
-		}
-		c.logAt(level, "write failed; closing", zap.Error(err))
+	if err != nil {
+		c.writeFailed(err)
 	}
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite()
@@ -88,15 +89,81 @@ func (c *Client) finish(err error) {
 	close(c.done)
 }
 
+// writeFailed refuses further frames after a failed write, and logs it
+// once. A write that made no progress for write_timeout is a slow client
+// cut off, unless it was cut off already; a peer that went away is an
+// ordinary disconnect.
+func (c *Client) writeFailed(err error) {
+	c.mu.Lock()
+	wasClosing, queued := c.closing, c.queued
+	c.closing = true
+	c.clearQueueLocked()
+	c.mu.Unlock()
+	switch {
+	case errors.Is(err, net.ErrClosed):
+	case isTimeout(err) && !wasClosing:
+		c.hub.obs.SlowClientClosed()
+		c.logAt(zap.WarnLevel, "closing a slow client: write stalled",
+			zap.Int("queued_bytes", queued), zap.Duration("write_timeout", c.cfg.WriteTimeout))
+	case errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || wasClosing:
+		c.logAt(zap.DebugLevel, "write failed; closing", zap.Error(err))
+	default:
+		c.logAt(zap.WarnLevel, "write failed; closing", zap.Error(err))
+	}
+}
+
 var buffersPool = sync.Pool{New: func() any { return new(net.Buffers) }}
 
-// write sends the batch in one system call where the connection allows it
-// (writev on TCP), or as one coalesced buffer otherwise (TLS, streams).
-func (c *Client) write(bufs *net.Buffers, batch []*Frame) error {
+// writeChunk bounds the bytes of one write: each write has write_timeout
+// to finish, so a connection that takes a large batch slowly but steadily
+// is not taken for a stalled one.
+const writeChunk = 256 << 10
+
+// write sends frames, which are not the queue's, in writes of at most
+// writeChunk bytes.
+func (c *Client) write(bufs *net.Buffers, frames []*Frame) error {
+	_, err := c.writeChunks(bufs, frames, false)
+	return err
+}
+
+// writeCounted sends a batch of the queue's frames; their bytes leave the
+// budget as they are written, the last chunk's (written) when the writer
+// next takes the lock, so that a batch of one chunk takes it once.
+func (c *Client) writeCounted(bufs *net.Buffers, batch []*Frame) (written int, err error) {
+	return c.writeChunks(bufs, batch, true)
+}
+
+// writeChunks sends frames in writes of at most writeChunk bytes (one
+// frame may be larger), each bounded by write_timeout, so that a
+// connection that takes a large batch slowly but steadily is not taken
+// for a stalled one. It reports the bytes of the last chunk.
+func (c *Client) writeChunks(bufs *net.Buffers, frames []*Frame, counted bool) (last int, err error) {
+	c.hub.obs.Written(time.Since(frames[0].at))
+	for len(frames) > 0 {
+		if counted && last > 0 { // a chunk before: out of the budget now
+			c.mu.Lock()
+			c.queued -= last
+			c.mu.Unlock()
+		}
+		n, size := 0, 0
+		for n < len(frames) && (n == 0 || size+len(frames[n].b) <= writeChunk) {
+			size += len(frames[n].b)
+			n++
+		}
+		if err := c.writeFrames(bufs, frames[:n]); err != nil {
+			return 0, err
+		}
+		last, frames = size, frames[n:]
+	}
+	return last, nil
+}
+
+// writeFrames sends frames in one system call where the connection allows
+// it (writev on TCP), or as one coalesced buffer otherwise (TLS, streams).
+func (c *Client) writeFrames(bufs *net.Buffers, batch []*Frame) error {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 		return err
 	}
-	c.hub.obs.Written(time.Since(batch[0].at))
 	if _, ok := c.conn.(*net.TCPConn); ok {
 		v := (*bufs)[:0]
 		for _, f := range batch {

@@ -3,7 +3,6 @@ package hub
 import (
 	"encoding/binary"
 	"strconv"
-	"unicode/utf8"
 )
 
 const opContinuation = 0x0
@@ -34,11 +33,19 @@ func protoErr(code int, reason string) *protocolError {
 // from bytes fed in whatever pieces the socket returns them. Between
 // messages it holds no buffer: only an incomplete frame, or the fragments
 // of an unfinished message, are kept, for as long as they are incomplete.
+//
+// A text message's UTF-8 is checked as it arrives, the pieces of a frame
+// not wholly received included: those are unmasked as they come, and done
+// counts the payload bytes of the partial frame already unmasked and
+// checked.
 type frameReader struct {
-	limit   int64  // the largest message accepted, in bytes
-	partial []byte // the start of a frame not wholly received yet
-	msg     []byte // the fragments so far of a fragmented message
-	msgOp   byte   // the opcode of that message; 0 when none is open
+	limit   int64     // the largest message accepted, in bytes
+	partial []byte    // the start of a frame not wholly received yet
+	need    int       // the partial frame's whole size; 0 while its header is incomplete
+	done    int       // payload bytes of the partial frame unmasked and checked
+	msg     []byte    // the fragments so far of a fragmented message
+	msgOp   byte      // the opcode of that message; 0 when none is open
+	text    utf8Check // the UTF-8 of the text message being received
 }
 
 // frameHeader is the decoded start of one frame.
@@ -56,41 +63,93 @@ type frameHeader struct {
 func (r *frameReader) feed(data []byte, sink frameSink) (stop bool, err error) {
 	fromPartial := len(r.partial) > 0
 	if fromPartial {
+		r.partial = growTo(r.partial, len(data), r.need)
 		r.partial = append(r.partial, data...)
 		data = r.partial
 	}
+	need := 0
 	for len(data) > 0 {
 		h, ok, err := r.header(data)
 		if err != nil {
 			return true, err
 		}
-		if !ok || int64(len(data)-h.size) < h.n {
+		if !ok {
 			break
 		}
 		end := h.size + int(h.n)
+		if len(data) < end {
+			need = end
+			if err := r.checkText(h, data[h.size:]); err != nil {
+				return true, err
+			}
+			break
+		}
 		payload := data[h.size:end]
-		unmask(payload, h.mask)
+		if err := r.checkText(h, payload); err != nil {
+			return true, err
+		}
+		unmask(payload[r.done:], h.mask, r.done)
+		r.done = 0
 		data = data[end:]
 		if stop, err := r.frame(h, payload, sink); stop || err != nil {
 			r.partial = nil
 			return stop, err
 		}
 	}
-	r.keep(data, fromPartial)
+	r.keep(data, fromPartial, need)
 	return false, nil
 }
 
+// checkText unmasks and checks the UTF-8 of a text frame's payload bytes
+// that arrived since the last call; other frames are unmasked whole, once
+// complete. The check of a new text message starts afresh.
+func (r *frameReader) checkText(h frameHeader, payload []byte) error {
+	if h.op != opText && (h.op != opContinuation || r.msgOp != opText) {
+		return nil
+	}
+	if h.op == opText && r.done == 0 {
+		r.text = utf8Check{}
+	}
+	fresh := payload[r.done:]
+	unmask(fresh, h.mask, r.done)
+	r.done = len(payload)
+	if !r.text.feed(fresh) {
+		return protoErr(CloseInvalidData, "text message is not valid UTF-8")
+	}
+	return nil
+}
+
 // keep saves the bytes of an incomplete frame for the next feed, and lets
-// the buffer go once nothing is pending.
-func (r *frameReader) keep(rest []byte, fromPartial bool) {
+// the buffer go once nothing is pending. The buffer grows with the bytes
+// that arrive, up to the frame's size once its header is known, so that a
+// frame sent slowly holds about what has arrived of it.
+func (r *frameReader) keep(rest []byte, fromPartial bool, need int) {
+	r.need = need
 	switch {
 	case len(rest) == 0:
 		r.partial = nil
 	case fromPartial:
 		r.partial = r.partial[:copy(r.partial, rest)]
 	default:
-		r.partial = append(make([]byte, 0, max(len(rest), 256)), rest...)
+		size := max(len(rest), 256)
+		if need > 0 {
+			size = max(min(size, need), len(rest))
+		}
+		r.partial = append(make([]byte, 0, size), rest...)
 	}
+}
+
+// growTo makes room for n more bytes in b: at least double, but no more
+// than need, the size of the frame b holds the start of, when known.
+func growTo(b []byte, n, need int) []byte {
+	if len(b)+n <= cap(b) {
+		return b
+	}
+	size := max(2*cap(b), len(b)+n)
+	if need > 0 {
+		size = max(min(size, need), len(b)+n)
+	}
+	return append(make([]byte, 0, size), b...)
 }
 
 // header decodes and checks the frame header at the start of b; ok is
@@ -174,67 +233,50 @@ func (r *frameReader) frame(h frameHeader, payload []byte, sink frameSink) (stop
 		r.msgOp = h.op
 		if h.fin { // the usual case: a whole message in one frame
 			r.msgOp = 0
-			return false, deliver(sink, h.op, payload)
+			return false, r.deliver(sink, h.op, payload)
 		}
 	}
-	r.msg = append(r.msg, payload...)
+	r.msg = appendCapped(r.msg, payload, r.limit)
 	if !h.fin {
 		return false, nil
 	}
 	op, msg := r.msgOp, r.msg
 	r.msgOp, r.msg = 0, nil
-	return false, deliver(sink, op, msg)
+	return false, r.deliver(sink, op, msg)
 }
 
-// deliver hands a whole message to sink; text must be UTF-8.
-func deliver(sink frameSink, op byte, msg []byte) error {
-	if op == opText && !utf8.Valid(msg) {
+// appendCapped appends p to msg, growing it at most to limit bytes, which
+// check keeps the message within.
+func appendCapped(msg, p []byte, limit int64) []byte {
+	if len(msg)+len(p) > cap(msg) {
+		size := int(min(int64(max(2*cap(msg), len(msg)+len(p))), max(limit, int64(len(msg)+len(p)))))
+		msg = append(make([]byte, 0, size), msg...)
+	}
+	return append(msg, p...)
+}
+
+// deliver hands a whole message to sink. A text message's UTF-8 was
+// checked as it came; it must not end inside a code point.
+func (r *frameReader) deliver(sink frameSink, op byte, msg []byte) error {
+	if op == opText && !r.text.complete() {
 		return protoErr(CloseInvalidData, "text message is not valid UTF-8")
 	}
 	sink.message(op, msg)
 	return nil
 }
 
-// checkClose validates a close frame's payload: empty, or a code that may
-// be sent on the wire followed by a UTF-8 reason.
-func checkClose(p []byte) error {
-	if len(p) == 0 {
-		return nil
-	}
-	if len(p) == 1 {
-		return protoErr(CloseProtocolError, "close frame of one byte")
-	}
-	if !validCloseCode(int(binary.BigEndian.Uint16(p))) {
-		return protoErr(CloseProtocolError, "invalid close code")
-	}
-	if !utf8.Valid(p[2:]) {
-		return protoErr(CloseInvalidData, "close reason is not valid UTF-8")
-	}
-	return nil
+// incomplete reports whether a frame or a fragmented message has started
+// and not ended.
+func (r *frameReader) incomplete() bool {
+	return len(r.partial) > 0 || r.msgOp != 0
 }
 
-// validCloseCode reports whether a peer may send code (RFC 6455 section
-// 7.4 and the IANA registry).
-func validCloseCode(code int) bool {
-	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
-		return true
-	default:
-		return code >= 3000 && code <= 4999
+// unmask applies the client's masking key (RFC 6455 section 5.3) to b,
+// which starts at offset off of a frame's payload, eight bytes at a time.
+func unmask(b []byte, key [4]byte, off int) {
+	if s := off & 3; s != 0 {
+		key = [4]byte{key[s], key[(s+1)&3], key[(s+2)&3], key[(s+3)&3]}
 	}
-}
-
-// closeCodeOf is the code of a close frame's payload; 1005 when it has none.
-func closeCodeOf(p []byte) int {
-	if len(p) < 2 {
-		return CloseNoStatus
-	}
-	return int(binary.BigEndian.Uint16(p))
-}
-
-// unmask applies the client's masking key (RFC 6455 section 5.3), eight
-// bytes at a time.
-func unmask(b []byte, key [4]byte) {
 	if len(b) >= 8 {
 		k32 := binary.LittleEndian.Uint32(key[:])
 		k64 := uint64(k32) | uint64(k32)<<32

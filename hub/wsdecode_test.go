@@ -174,6 +174,10 @@ func runFeed(limit int64, pieces [][]byte) feedResult {
 	}
 	res.events = sink.events
 	res.held = append([]byte(nil), r.partial...)
+	if r.done > 0 { // the text payload checked so far is unmasked: mask it back
+		h, _, _ := r.header(res.held)
+		unmask(res.held[h.size:h.size+r.done], h.mask, 0)
+	}
 	res.msgLen, res.msgOp = len(r.msg), r.msgOp
 	return res
 }
@@ -724,11 +728,11 @@ func TestUnmask(t *testing.T) {
 				for i := 0; i < n; i++ {
 					want[off+i] ^= key[i%4]
 				}
-				unmask(buf[off:off+n], key)
+				unmask(buf[off:off+n], key, 0)
 				if !bytes.Equal(buf, want) {
 					t.Fatalf("key % x, offset %d, length %d:\n got % x\nwant % x", key, off, n, buf, want)
 				}
-				unmask(buf[off:off+n], key)
+				unmask(buf[off:off+n], key, 0)
 				if !bytes.Equal(buf, orig) {
 					t.Fatalf("key % x, offset %d, length %d: unmasking twice is not the identity", key, off, n)
 				}
