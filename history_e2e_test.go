@@ -19,10 +19,10 @@ import (
 const histSite = `:{PORT} {
 	rooms /ws/* {
 		room {path.1}
-		send_queue 4096
+		send_queue 16MiB
 	}
 	rooms /free {
-		send_queue 4096
+		send_queue 16MiB
 	}
 	rooms /short/* {
 		room {path.1}

@@ -25,7 +25,7 @@ func TestE2EHistoryAcrossReloadAndRestart(t *testing.T) {
 	}
 	a.Conn.Close() // the room has no members through the reload
 
-	c.Reload(strings.Replace(histSite, "send_queue 4096", "send_queue 2048", 1))
+	c.Reload(strings.Replace(histSite, "send_queue 16MiB", "send_queue 8MiB", 1))
 	b := wstest.Join(t, c.URL("ws")+"/free", false)
 	if j := histJoin(t, b, "r", map[string]any{"epoch": epoch, "seq": 1}, 0); j["recovered"] != true || j.Str("epoch") != epoch || j.Num("seq") != 3 {
 		t.Fatalf("resume after reload: %v", j)

@@ -19,13 +19,13 @@ const caddyfile = ({ port, adminPort }) => `{
 http://127.0.0.1:${port} {
 	route /ws {
 		rooms {
-			send_queue 4096
+			send_queue 16MiB
 		}
 	}
 	route /fixed/* {
 		rooms {
 			room {path.1}
-			send_queue 4096
+			send_queue 16MiB
 		}
 	}
 }
