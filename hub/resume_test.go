@@ -166,7 +166,7 @@ func waitNoRoom(t *testing.T, s *server, room string) {
 // replay then the live ones.
 func TestResumeUnderConcurrentPublishers(t *testing.T) {
 	eachReadMode(t, func(t *testing.T, o readMode) {
-		s := newServer(t, hub.Config{SendQueue: 10000, HistorySize: 10000}, o)
+		s := newServer(t, hub.Config{SendQueue: 16 << 20, HistorySize: 10000}, o)
 		const publishers, each = 3, 150
 		a := wstest.Join(t, s.url("/"), false)
 		epoch := joinAt(t, a, "r", nil, 0).Str("epoch")
