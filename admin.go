@@ -153,13 +153,9 @@ type roomList struct {
 
 func listRooms(w http.ResponseWriter, r *http.Request, e *hubEntry, _ adminArgs) error {
 	q := r.URL.Query()
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return adminError(http.StatusBadRequest, "limit %q: must be a positive integer", s)
-		}
-		limit = n
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
 	}
 	list := roomList{Rooms: []hub.RoomSummary{}}
 	if e != nil {
@@ -209,13 +205,9 @@ func roomMessages(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminAr
 		}
 		since = n
 	}
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return adminError(http.StatusBadRequest, "limit %q: must be a positive integer", s)
-		}
-		limit = n
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
 	}
 	if e == nil {
 		return errNoRoom(a)
@@ -271,6 +263,19 @@ func adminJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 func adminLog() *zap.Logger { return caddy.Log().Named("admin.api.rooms") }
+
+// limitParam reads the query's limit: a positive integer, 0 when absent.
+func limitParam(q url.Values) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, adminError(http.StatusBadRequest, "limit %q: must be a positive integer", s)
+	}
+	return n, nil
+}
 
 // Interface guards
 var (

@@ -115,20 +115,9 @@ func cmdRoomsList(fl caddycmd.Flags) (int, error) {
 	if n := fl.Int("limit"); n != 0 {
 		q.Set("limit", fmt.Sprint(n))
 	}
-	uri := hubPath(fl.String("hub"))
-	if len(q) > 0 {
-		uri += "?" + q.Encode()
-	}
-	body, err := roomsRequest(fl, http.MethodGet, uri, nil)
-	if err != nil {
-		return caddy.ExitCodeFailedStartup, err
-	}
-	if fl.Bool("json") {
-		return printRaw(body)
-	}
 	var list roomList
-	if err := json.Unmarshal(body, &list); err != nil {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
+	if done, err := getJSON(fl, hubPath(fl.String("hub")), q, &list); done || err != nil {
+		return exitCode(err), err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	if len(list.Rooms) == 0 {
@@ -300,6 +289,34 @@ func explainAdminError(addr string, err error) error {
 }
 
 // printRaw prints an API answer as it came.
+// getJSON GETs uri with the query q. With --json it prints the answer as it
+// came and reports done; else it decodes the answer into v.
+func getJSON(fl caddycmd.Flags, uri string, q url.Values, v any) (done bool, err error) {
+	if len(q) > 0 {
+		uri += "?" + q.Encode()
+	}
+	body, err := roomsRequest(fl, http.MethodGet, uri, nil)
+	if err != nil {
+		return false, err
+	}
+	if fl.Bool("json") {
+		_, err := printRaw(body)
+		return true, err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return false, fmt.Errorf("reading the answer: %v", err)
+	}
+	return false, nil
+}
+
+// exitCode is the command's exit code after err.
+func exitCode(err error) int {
+	if err != nil {
+		return caddy.ExitCodeFailedStartup
+	}
+	return caddy.ExitCodeSuccess
+}
+
 func printRaw(body []byte) (int, error) {
 	_, err := os.Stdout.Write(body)
 	if err != nil {

@@ -1,9 +1,7 @@
 package caddyrooms
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"text/tabwriter"
@@ -37,20 +35,9 @@ func cmdRoomsHistory(fl caddycmd.Flags) (int, error) {
 	if n := fl.Int("limit"); n != 0 {
 		q.Set("limit", fmt.Sprint(n))
 	}
-	uri := roomPath(fl.String("hub"), room) + "/messages"
-	if len(q) > 0 {
-		uri += "?" + q.Encode()
-	}
-	body, err := roomsRequest(fl, http.MethodGet, uri, nil)
-	if err != nil {
-		return caddy.ExitCodeFailedStartup, err
-	}
-	if fl.Bool("json") {
-		return printRaw(body)
-	}
 	var page hub.HistoryPage
-	if err := json.Unmarshal(body, &page); err != nil {
-		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
+	if done, err := getJSON(fl, roomPath(fl.String("hub"), room)+"/messages", q, &page); done || err != nil {
+		return exitCode(err), err
 	}
 	fmt.Printf("room %s: epoch %s, seq %d, %d messages shown\n\n", printable(page.Room), page.Epoch, page.Seq, len(page.Messages))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
