@@ -34,9 +34,13 @@ func (adminRooms) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Routes returns the one admin route under which adminRoutes are served.
+// Routes returns the admin route under which adminRoutes are served, and
+// the broker's health (admin_cluster.go).
 func (a adminRooms) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: adminPrefix, Handler: caddy.AdminHandlerFunc(a.serveHTTP)}}
+	return []caddy.AdminRoute{
+		{Pattern: adminPrefix, Handler: caddy.AdminHandlerFunc(a.serveHTTP)},
+		{Pattern: adminClusterPath, Handler: caddy.AdminHandlerFunc(a.serveCluster)},
+	}
 }
 
 const adminPrefix = "/rooms/"

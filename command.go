@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -144,22 +145,49 @@ func cmdRoomsShow(fl caddycmd.Flags) (int, error) {
 	if fl.Bool("json") {
 		return printRaw(body)
 	}
-	var d hub.RoomDetail
+	var d shownRoom
 	if err := json.Unmarshal(body, &d); err != nil {
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("reading the answer: %v", err)
 	}
 	fmt.Printf("room %s: %d members, %d messages\n\n", printable(d.Name), d.Members, d.Seq)
+	printClients(d.Clients)
+	return caddy.ExitCodeSuccess, nil
+}
+
+// shownRoom is what `show` reads of GET /rooms/{room}: the room and its
+// clients, each with its node when a broker spans several.
+type shownRoom struct {
+	Name    string        `json:"name"`
+	Members int           `json:"members"`
+	Seq     uint64        `json:"seq"`
+	Clients []shownClient `json:"clients"`
+}
+
+type shownClient struct {
+	hub.MemberInfo
+	Node string `json:"node,omitempty"`
+}
+
+// printClients prints a room's clients as a table, with a NODE column
+// when they come from a cluster.
+func printClients(clients []shownClient) {
+	clustered := slices.ContainsFunc(clients, func(c shownClient) bool { return c.Node != "" })
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	if clustered {
+		fmt.Fprint(tw, "NODE\t")
+	}
 	fmt.Fprintln(tw, "CLIENT\tUSER\tREMOTE ADDRESS\tJOINED")
-	for _, c := range d.Clients {
+	for _, c := range clients {
 		user := printable(c.User)
 		if user == "" {
 			user = "-"
 		}
+		if clustered {
+			fmt.Fprintf(tw, "%s\t", printable(c.Node))
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", printable(c.ID), user, c.RemoteAddr, c.JoinedAt.Local().Format(joinedFormat))
 	}
 	_ = tw.Flush()
-	return caddy.ExitCodeSuccess, nil
 }
 
 // maxPublishInput bounds what publish reads from stdin; the server's limit

@@ -187,7 +187,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
 	}
 	h.upgrader = newUpgrader()
-	if err := h.acquire(h.Hub, h.logger); err != nil {
+	if err := h.acquire(ctx, h.Hub, h.logger); err != nil {
 		return err
 	}
 	h.hub.useConfig(ctx, h.cfg) // the admin API's publish limit

@@ -30,19 +30,31 @@ type hubRef struct {
 }
 
 // acquire takes the hub called name (DefaultHub when empty) from the pool,
-// creating it, and counts one more user of it, until release.
-func (ref *hubRef) acquire(name string, logger *zap.Logger) error {
+// creating it with the broker of the config's rooms app, and counts one
+// more user of it, until release. The app's Start gives the hub that
+// broker when it had another.
+func (ref *hubRef) acquire(ctx caddy.Context, name string, logger *zap.Logger) error {
 	if name == "" {
 		name = DefaultHub
 	}
+	app, err := roomsApp(ctx)
+	if err != nil {
+		return err
+	}
+	s := app.settings()
 	v, _, err := hubs.LoadOrNew(name, func() (caddy.Destructor, error) {
-		h := hub.New(hub.Options{Logger: logger.Named("hub"), Observer: metrics})
-		return &hubEntry{Hub: h, name: name}, nil
+		hb, c, err := newHubBroker(name, s, app.logger)
+		if err != nil {
+			return nil, err
+		}
+		h := hub.New(hub.Options{Logger: logger.Named("hub"), Observer: metrics, Cluster: c})
+		return &hubEntry{Hub: h, name: name, broker: hb}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("rooms: hub %q: %w", name, err)
 	}
 	ref.hubName, ref.hub = name, v.(*hubEntry)
+	app.useHub(ref.hub)
 	return nil
 }
 
@@ -79,11 +91,11 @@ func (s stoppingHandler) Handle(context.Context, caddy.Event) error {
 	return nil
 }
 
-// Destruct closes every connection of the hub with 1001 (going away): the
-// last config that used it was unloaded.
+// Destruct closes every connection of the hub with 1001 (going away), then
+// its broker: the last config that used it was unloaded.
 func (e *hubEntry) Destruct() error {
 	e.Close(hub.CloseGoingAway, "server stopping", closeWait)
-	return nil
+	return e.closeBroker()
 }
 
 // Interface guards

@@ -68,7 +68,7 @@ func registerMetrics(ctx caddy.Context) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range append(metrics.collectors(), historyMetrics.collectors()...) {
+	for _, c := range slices.Concat(metrics.collectors(), historyMetrics.collectors(), brokerMetrics.collectors()) {
 		var already prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &already) {
 			return err

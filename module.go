@@ -33,6 +33,9 @@ type hubEntry struct {
 
 	mu    sync.Mutex
 	sizes map[int64]int // the hub's routes in loaded configs, counted by max_message_size
+
+	brokerMu sync.Mutex // held while the broker is swapped
+	broker   hubBroker  // the hub's broker; zero without one
 }
 
 // useConfig records that a route of the config of ctx serves the hub with

@@ -59,7 +59,7 @@ func (PublishHandler) CaddyModule() caddy.ModuleInfo {
 // Provision takes the hub from the pool, as the rooms handler does.
 func (p *PublishHandler) Provision(ctx caddy.Context) error {
 	p.logger = ctx.Logger()
-	return p.acquire(p.Hub, p.logger)
+	return p.acquire(ctx, p.Hub, p.logger)
 }
 
 // Validate checks the settings.
