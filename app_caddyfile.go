@@ -1,6 +1,7 @@
 package caddyrooms
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -43,6 +44,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	var nodeTok caddyfile.Token
 	for d.NextBlock(0) {
 		switch opt := d.Val(); opt {
 		case "broker":
@@ -50,6 +52,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "node":
+			nodeTok = d.Token()
 			if err := oneString(d, &a.Node); err != nil {
 				return err
 			}
@@ -61,7 +64,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if a.Broker == nil && a.Node != "" {
-		return d.Err("node: a node name needs a broker: add `broker redis <url>`")
+		return errAt(nodeTok, errors.New("node: a node name needs a broker: add `broker redis <url>`"))
 	}
 	return nil
 }
