@@ -1,6 +1,7 @@
 package caddyrooms
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -167,7 +168,11 @@ func listRooms(w http.ResponseWriter, r *http.Request, e *hubEntry, _ adminArgs)
 		if limit > 0 {
 			fetch = limit + 1 // one more tells whether there is a next page
 		}
-		list.Rooms = e.Rooms(q.Get("prefix"), q.Get("after"), fetch)
+		rooms, err := e.Rooms(q.Get("prefix"), q.Get("after"), fetch)
+		if err != nil {
+			return brokerDown(err)
+		}
+		list.Rooms = rooms
 		if limit > 0 && len(list.Rooms) > limit {
 			list.Rooms = list.Rooms[:limit]
 			list.Next = list.Rooms[limit-1].Name
@@ -180,7 +185,10 @@ func showRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) 
 	if e == nil {
 		return errNoRoom(a)
 	}
-	d, ok := e.Room(a.room)
+	d, ok, err := e.Room(a.room)
+	if err != nil {
+		return brokerDown(err)
+	}
 	if !ok {
 		return errNoRoom(a)
 	}
@@ -216,7 +224,10 @@ func roomMessages(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminAr
 	if e == nil {
 		return errNoRoom(a)
 	}
-	page, ok := e.History(a.room, since, limit)
+	page, ok, err := e.History(a.room, since, limit)
+	if err != nil {
+		return brokerDown(err)
+	}
 	if !ok {
 		return adminError(http.StatusNotFound, "no room %q: it has neither members nor history", a.room)
 	}
@@ -232,7 +243,14 @@ func kickClient(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs
 	default:
 		return adminError(http.StatusBadRequest, "reconnect=%q: want true or false", v)
 	}
-	if e == nil || !e.KickWithCode(a.room, a.client, code) {
+	if e == nil {
+		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
+	}
+	ok, err := e.KickWithCode(a.room, a.client, code)
+	if err != nil {
+		return brokerDown(err)
+	}
+	if !ok {
 		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
 	}
 	adminLog().Info("disconnected a client", zap.String("hub", a.hub), zap.String("room", a.room), zap.String("client", a.client), zap.Int("close_code", code))
@@ -241,12 +259,28 @@ func kickClient(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs
 }
 
 func emptyRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
-	if e == nil || !e.Empty(a.room) {
+	if e == nil {
+		return errNoRoom(a)
+	}
+	ok, err := e.Empty(a.room)
+	if err != nil {
+		return brokerDown(err)
+	}
+	if !ok {
 		return errNoRoom(a)
 	}
 	adminLog().Info("emptied a room", zap.String("hub", a.hub), zap.String("room", a.room))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// brokerDown answers an error of the hub's broker: 503 when it could not
+// be reached (nothing was done), else 500.
+func brokerDown(err error) error {
+	if errors.Is(err, hub.ErrUnavailable) {
+		return adminError(http.StatusServiceUnavailable, "%v", err)
+	}
+	return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 }
 
 func errNoRoom(a adminArgs) error {

@@ -36,9 +36,13 @@ type App struct {
 	Node string `json:"node,omitempty"`
 
 	logger *zap.Logger
+	used   *usedHubs // the hubs of this config's routes
+}
 
+// usedHubs are the hubs of a config's routes.
+type usedHubs struct {
 	mu   sync.Mutex
-	used map[*hubEntry]bool // the hubs of this config's routes
+	hubs map[*hubEntry]bool
 }
 
 // BrokerConfig names a broker and where to reach it.
@@ -63,6 +67,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // validate` works where Redis cannot be reached.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.used = &usedHubs{hubs: make(map[*hubEntry]bool)}
 	if a.Broker != nil {
 		a.Broker.Redis = caddy.NewReplacer().ReplaceKnown(a.Broker.Redis, "") // {env.*}
 	}
@@ -121,12 +126,9 @@ func (a *App) settings() brokerSettings {
 // useHub records that a route of this config serves hub e, so that Start
 // gives it this config's broker.
 func (a *App) useHub(e *hubEntry) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.used == nil {
-		a.used = make(map[*hubEntry]bool)
-	}
-	a.used[e] = true
+	a.used.mu.Lock()
+	defer a.used.mu.Unlock()
+	a.used.hubs[e] = true
 }
 
 // Start gives each hub of this config's routes this config's broker: a
@@ -134,10 +136,10 @@ func (a *App) useHub(e *hubEntry) {
 // changed (or that gains or loses its broker) swaps it, its connections
 // kept. The old config's routes still serve until Start returns.
 func (a *App) Start() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.used.mu.Lock()
+	defer a.used.mu.Unlock()
 	s := a.settings()
-	for e := range a.used {
+	for e := range a.used.hubs {
 		if err := e.applyBroker(s, a.logger); err != nil {
 			return err
 		}

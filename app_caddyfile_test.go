@@ -50,7 +50,7 @@ func TestValidateGlobalOption(t *testing.T) {
 		name, block, json string
 		reason, line      string // reason "" passes
 	}{
-		{name: "good", block: "broker redis redis://127.0.0.1:" + itoa(closed) + "/0\n\t\tnode n1"},
+		{name: "good", block: "broker redis redis://127.0.0.1:" + strconv.Itoa(closed) + "/0\n\t\tnode n1"},
 		{name: "scheme", block: "broker redis http://127.0.0.1:6379", reason: `broker redis "http://127.0.0.1:6379"`, line: "Caddyfile:4"},
 		{name: "kind", block: "broker memcached redis://127.0.0.1", reason: `"memcached" is not a broker`, line: "Caddyfile:4"},
 		{name: "no url", block: "broker redis", reason: "want `broker redis <url>`", line: "Caddyfile:4"},

@@ -13,8 +13,9 @@ import (
 // A hub's broker, in one place: the rooms app's settings (app.go) name
 // it; a hub made by a route's Provision gets it from the start
 // (hub.Options.Cluster), and the app's Start swaps it with
-// Hub.SetCluster when a reload changes the settings. Each hub has a broker
-// of its own (a broker serves one hub), made here.
+// Hub.SetCluster when a reload changes the settings. A broker serves one
+// hub, the hub `default`: with a broker, a route that names another hub
+// fails to load.
 
 // brokerSettings are what makes two brokers the same: a reload with equal
 // settings keeps the running one. The zero value is no broker.
@@ -46,12 +47,19 @@ func newHubBroker(hubName string, s brokerSettings, logger *zap.Logger) (hubBrok
 	if s == (brokerSettings{}) {
 		return hubBroker{}, nil, nil
 	}
+	if hubName != DefaultHub {
+		// the broker's keys name rooms, not hubs: two hubs' rooms would mix
+		return hubBroker{}, nil, fmt.Errorf("rooms: hub %q: with a broker, every rooms route must use the hub %q (leave out `hub`)", hubName, DefaultHub)
+	}
 	obs := newBrokerObserver(hubName)
 	b, err := broker.New(broker.Options{
 		URL:      s.url,
 		Node:     s.node,
 		Logger:   logger.Named("broker").With(zap.String("hub", hubName)),
 		Observer: obs,
+		// a room numbered by a publish (its state lost, as by a restart of
+		// Redis, while members publish) keeps the routes' default history
+		History: hub.HistoryLimits{Size: hub.DefaultHistorySize, TTL: hub.DefaultHistoryTTL},
 	})
 	if err != nil {
 		return hubBroker{}, nil, fmt.Errorf("rooms: hub %q: broker redis %q: %w", hubName, redactURL(s.url), err)
@@ -83,20 +91,12 @@ func (e *hubEntry) applyBroker(s brokerSettings, logger *zap.Logger) error {
 	return nil
 }
 
-// closeBroker closes the broker of a closed hub.
-func (e *hubEntry) closeBroker() error {
+// forgetBroker forgets the broker of a closed hub (Hub.Close closed it).
+func (e *hubEntry) forgetBroker() {
 	e.brokerMu.Lock()
 	defer e.brokerMu.Unlock()
-	hb := e.broker
+	e.broker.obs.retire()
 	e.broker = hubBroker{}
-	hb.obs.retire()
-	if hb.redis == nil {
-		return nil
-	}
-	if err := hb.redis.Close(); err != nil {
-		return fmt.Errorf("rooms: hub %q: closing its broker: %w", e.name, err)
-	}
-	return nil
 }
 
 // brokerHealth is the health of the hub's broker; false when it has none.

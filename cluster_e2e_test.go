@@ -152,6 +152,10 @@ func TestClusterAdmin(t *testing.T) {
 	}
 	admExpect(t, a, "DELETE", "/rooms/lobby/clients/"+bob.ID, "", 204, "")
 	bob.ExpectClose(4000, "disconnected by the operator")
+	waitFor(t, 5*time.Second, "bob's leave recorded", func() bool {
+		admExpect(t, a, "GET", "/rooms/lobby", "", 200, "").JSON(t, &d)
+		return d.Members == 1
+	})
 	admExpect(t, a, "DELETE", "/rooms/lobby/clients/"+bob.ID, "", 404, "no client")
 	admExpect(t, a, "DELETE", "/rooms/lounge", "", 204, "")
 	if f := carol.ExpectSkipping("left", "presence"); f.Str("room") != "lounge" {

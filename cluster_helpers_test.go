@@ -53,6 +53,13 @@ func startNodes(t *testing.T, url string, names ...string) []*testcaddy.Caddy {
 	for i, name := range names {
 		nodes[i] = testcaddy.Start(t, nodeConfig(url, name))
 	}
+	t.Cleanup(func() { // what each node said, when the test failed
+		if t.Failed() {
+			for i, n := range nodes {
+				t.Logf("node %s printed:\n%s", names[i], quietLog(n.Log()))
+			}
+		}
+	})
 	return nodes
 }
 
@@ -191,4 +198,15 @@ func (d admDetailNodes) nodesOf() map[string]string {
 		out[c.User] = c.Node
 	}
 	return out
+}
+
+// quietLog is a node's log without the admin API's request lines.
+func quietLog(log string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if !strings.Contains(line, `"msg":"received request"`) {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }

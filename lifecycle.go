@@ -95,7 +95,8 @@ func (s stoppingHandler) Handle(context.Context, caddy.Event) error {
 // its broker: the last config that used it was unloaded.
 func (e *hubEntry) Destruct() error {
 	e.Close(hub.CloseGoingAway, "server stopping", closeWait)
-	return e.closeBroker()
+	e.forgetBroker()
+	return nil
 }
 
 // Interface guards

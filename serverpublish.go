@@ -80,7 +80,7 @@ func publishFromServer(e *hubEntry, r *http.Request, p serverPublish) (publishRe
 	}
 	res, ok, err := e.PublishKeyed(p.room, data, key)
 	if errors.Is(err, hub.ErrUnavailable) {
-		return publishResult{}, refusePublish(http.StatusServiceUnavailable, "not published: %v; nothing was delivered, try again", err)
+		return publishResult{}, refusePublish(http.StatusServiceUnavailable, "not published: %v", err)
 	}
 	if err != nil {
 		return publishResult{}, refusePublish(http.StatusBadRequest, "%v", err)
