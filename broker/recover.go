@@ -1,0 +1,88 @@
+package broker
+
+import (
+	"github.com/caddyrooms/caddyrooms/hub"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// recover records this node's members again (Redis may have restarted
+// empty, or swept this node), removes those that left while Redis was
+// unreachable, and checks every room's position: a room numbered anew
+// resyncs.
+func (r *Redis) recover() {
+	r.recovering.Lock()
+	defer r.recovering.Unlock()
+	local := r.sink.LocalMembers()
+	ctx, cancel := r.op()
+	listed, err := r.client.SMembers(ctx, nodeRoomsKey(r.node)).Result()
+	cancel()
+	if err != nil {
+		_ = r.fail("join", err)
+		return
+	}
+	for room, members := range local {
+		if err := r.rerecord(room, members); err != nil {
+			_ = r.fail("join", err)
+			return
+		}
+	}
+	for _, room := range listed {
+		if err := r.pruneLocal(room, local[room]); err != nil {
+			_ = r.fail("leave", err)
+			return
+		}
+	}
+	r.mu.Lock()
+	rooms := make([]*roomSeq, 0, len(r.rooms))
+	for _, rs := range r.rooms {
+		rooms = append(rooms, rs)
+	}
+	r.mu.Unlock()
+	for _, rs := range rooms {
+		r.check(rs)
+	}
+	r.log.Info("recorded this node's members again", zap.Int("rooms", len(local)))
+}
+
+// rerecord records again the local members of room, and the room in the
+// node's and the cluster's lists.
+func (r *Redis) rerecord(room string, members []hub.ClusterMember) error {
+	limits := r.opt.History
+	r.mu.Lock()
+	if rs := r.rooms[room]; rs != nil {
+		limits = rs.limits
+	}
+	r.mu.Unlock()
+	for _, m := range members {
+		if _, _, err := r.record(room, m, limits); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := r.op()
+	defer cancel()
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, roomsKey, redis.Z{Member: room})
+		p.SAdd(ctx, nodeRoomsKey(r.node), room)
+		return nil
+	})
+	return err
+}
+
+// pruneLocal removes this node's records of room but those of members,
+// and forgets the room for this node when none is left.
+func (r *Redis) pruneLocal(room string, members []hub.ClusterMember) error {
+	keep := make([]string, len(members))
+	for i, m := range members {
+		keep[i] = m.Client
+	}
+	ctx, cancel := r.op()
+	defer cancel()
+	if err := r.prune(ctx, room, r.node, keep); err != nil {
+		return err
+	}
+	if len(members) == 0 {
+		return r.client.SRem(ctx, nodeRoomsKey(r.node), room).Err()
+	}
+	return nil
+}
