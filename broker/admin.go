@@ -11,7 +11,7 @@ func (r *Redis) Rooms(prefix, after string, limit int) ([]hub.RoomSummary, error
 	ctx, cancel := r.op()
 	defer cancel()
 	min, max := "["+prefix, "+"
-	if after >= prefix {
+	if after != "" && after >= prefix {
 		min = "(" + after
 	}
 	if prefix != "" {
