@@ -68,7 +68,7 @@ func (r *Redis) Kick(room, client string, code int) (bool, error) {
 		return false, r.fail("admin", err)
 	}
 	if c.Node == r.node {
-		return r.sink.KickLocal(room, client, code), nil
+		return r.kickLocal(room, client, code), nil
 	}
 	n, err := r.client.Publish(ctx, nodeChannel(c.Node), kick(room, client, code)).Result()
 	if err != nil {

@@ -27,7 +27,6 @@ func (r *Redis) heartbeatLoop() {
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-r.kick:
 		case <-r.ctx.Done():
 		}
 		t.Stop()

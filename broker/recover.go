@@ -34,14 +34,10 @@ func (r *Redis) recover() {
 		}
 	}
 	r.mu.Lock()
-	rooms := make([]*roomSeq, 0, len(r.rooms))
 	for _, rs := range r.rooms {
-		rooms = append(rooms, rs)
+		r.queueCheck(rs)
 	}
 	r.mu.Unlock()
-	for _, rs := range rooms {
-		r.check(rs)
-	}
 	r.log.Info("recorded this node's members again", zap.Int("rooms", len(local)))
 }
 

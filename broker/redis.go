@@ -25,7 +25,11 @@ type Redis struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	kick   chan struct{} // asks the heartbeat loop to beat now
+	closed sync.Once
+
+	checkMu  sync.Mutex
+	toCheck  map[*roomSeq]struct{} // rooms to compare with Redis
+	checkNow chan struct{}
 
 	mu        sync.Mutex
 	rooms     map[string]*roomSeq // rooms with local members, by name
@@ -57,10 +61,11 @@ func New(o Options) (*Redis, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Redis{
 		opt: o, node: o.Node, log: o.Logger.With(zap.String("broker", "redis"), zap.String("node", o.Node)),
-		obs: o.Observer, client: client, ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1),
+		obs: o.Observer, client: client, ctx: ctx, cancel: cancel, toCheck: make(map[*roomSeq]struct{}), checkNow: make(chan struct{}, 1),
 		rooms: make(map[string]*roomSeq), byChannel: make(map[string]*roomSeq), waiters: make(map[string][]chan struct{}),
 	}
 	r.state.since = time.Now()
+	routeRedisLog(r.log)
 	return r, nil
 }
 
@@ -71,9 +76,10 @@ func (r *Redis) Start(s hub.ClusterSink) {
 	r.mu.Lock()
 	r.ps = r.client.Subscribe(r.ctx, nodeChannel(r.node))
 	r.mu.Unlock()
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.receiveLoop()
 	go r.heartbeatLoop()
+	go r.checkLoop()
 }
 
 // Node is this process's name in the cluster.
@@ -83,18 +89,20 @@ func (r *Redis) Node() string { return r.node }
 // node's members recorded: a broker taking over with the same node name
 // keeps them, and otherwise the sweep of the other nodes removes them.
 func (r *Redis) Close() error {
-	r.cancel()
-	r.mu.Lock()
-	ps := r.ps
-	r.mu.Unlock()
 	var err error
-	if ps != nil {
-		err = ps.Close()
-	}
-	r.wg.Wait()
-	if cerr := r.client.Close(); err == nil {
-		err = cerr
-	}
+	r.closed.Do(func() {
+		r.cancel()
+		r.mu.Lock()
+		ps := r.ps
+		r.mu.Unlock()
+		if ps != nil {
+			err = ps.Close()
+		}
+		r.wg.Wait()
+		if cerr := r.client.Close(); err == nil {
+			err = cerr
+		}
+	})
 	return err
 }
 

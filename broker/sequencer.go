@@ -118,26 +118,72 @@ func (r *Redis) resync(rs *roomSeq, epoch string, seq uint64) {
 	r.sink.Resync(rs.room)
 }
 
-// check compares rs with the room's position in Redis: it repairs what
-// the subscription missed, and resyncs a room whose numbering started over.
-func (r *Redis) check(rs *roomSeq) {
+// queueCheck asks the check loop to compare rs with the room's position
+// in Redis.
+func (r *Redis) queueCheck(rs *roomSeq) {
+	r.checkMu.Lock()
+	r.toCheck[rs] = struct{}{}
+	r.checkMu.Unlock()
+	select {
+	case r.checkNow <- struct{}{}:
+	default:
+	}
+}
+
+// checkLoop compares the rooms queued with their positions in Redis, in
+// pipelined batches (after a reconnection every room is queued at once).
+func (r *Redis) checkLoop() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-r.checkNow:
+		}
+		r.checkMu.Lock()
+		batch := make([]*roomSeq, 0, len(r.toCheck))
+		for rs := range r.toCheck {
+			batch = append(batch, rs)
+		}
+		clear(r.toCheck)
+		r.checkMu.Unlock()
+		for len(batch) > 0 {
+			n := min(len(batch), 500)
+			r.check(batch[:n])
+			batch = batch[n:]
+		}
+	}
+}
+
+// check compares rooms with their positions in Redis: it repairs what the
+// subscription missed, and resyncs a room whose numbering started over.
+func (r *Redis) check(rooms []*roomSeq) {
 	ctx, cancel := r.op()
 	defer cancel()
-	pos, err := r.client.HMGet(ctx, rs.keys.meta, "e", "s").Result()
+	cmds := make([]*redis.SliceCmd, len(rooms))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, rs := range rooms {
+			cmds[i] = p.HMGet(ctx, rs.keys.meta, "e", "s")
+		}
+		return nil
+	})
 	if err != nil {
-		_ = r.fail("repair", err)
+		_ = r.fail("repair", err) // the next resubscription checks again
 		return
 	}
-	epoch, _ := pos[0].(string)
-	top, _ := strconv.ParseUint(str(pos[1]), 10, 64)
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	switch {
-	case rs.gone.Load() || !rs.ready:
-	case epoch != rs.epoch:
-		r.resync(rs, epoch, top)
-	case top > rs.last:
-		r.repair(rs, top)
+	for i, rs := range rooms {
+		pos := position(cmds[i].Val())
+		rs.mu.Lock()
+		switch {
+		case rs.gone.Load() || !rs.ready || pos.Epoch == "":
+			// no numbering: Redis lost the room, and the recovery that
+			// records this node's members again checks it then
+		case pos.Epoch != rs.epoch:
+			r.resync(rs, pos.Epoch, pos.Seq)
+		case pos.Seq > rs.last:
+			r.repair(rs, pos.Seq)
+		}
+		rs.mu.Unlock()
 	}
 }
 

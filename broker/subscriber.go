@@ -74,14 +74,9 @@ func (r *Redis) subscribed(channel string) {
 	delete(r.waiters, channel)
 	rs := r.byChannel[channel]
 	r.mu.Unlock()
-	if rs == nil {
-		return
+	if rs != nil {
+		r.queueCheck(rs)
 	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		r.check(rs)
-	}()
 }
 
 // dispatch hands on a message of a room's channel or of this node's.
@@ -145,7 +140,21 @@ func (r *Redis) control(payload string) {
 		r.log.Error("unreadable control message", zap.Error(err))
 		return
 	}
-	r.sink.KickLocal(room, client, code)
+	r.kickLocal(room, client, code)
+}
+
+// kickLocal asks the hub to disconnect its member client of room, under
+// the room's lock when the room is subscribed (the sink hears of one room
+// from one goroutine at a time).
+func (r *Redis) kickLocal(room, client string, code int) bool {
+	r.mu.Lock()
+	rs := r.rooms[room]
+	r.mu.Unlock()
+	if rs != nil {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+	}
+	return r.sink.KickLocal(room, client, code)
 }
 
 // resubscribe replaces the subscription connection with a new one
@@ -192,6 +201,7 @@ func (r *Redis) unsubscribe(rs *roomSeq) {
 	if r.rooms[rs.room] == rs {
 		delete(r.rooms, rs.room)
 		delete(r.byChannel, rs.keys.channel)
+		delete(r.waiters, rs.keys.channel)
 	}
 	ps := r.ps
 	r.mu.Unlock()
