@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caddyrooms/caddyrooms/hub"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestNew: New checks the URL and the node name, and talks to no Redis.
@@ -298,5 +300,38 @@ func TestRedisDownAndRestarted(t *testing.T) {
 	}
 	if a.obs.downs.Load() != 1 || a.obs.ups.Load() != 2 {
 		t.Errorf("states observed: %d down, %d up", a.obs.downs.Load(), a.obs.ups.Load())
+	}
+}
+
+// TestResubscribeRepairs: an idle subscription is probed without being
+// taken for dead; when it is cut, its resubscription checks the room's top
+// seq and hands what was missed, with no later message needed.
+func TestResubscribeRepairs(t *testing.T) {
+	s, a, b := twoNodes(t, func(o *Options, r *Redis) {
+		o.ProbeInterval = 100 * time.Millisecond
+		r.drop = func(room string, seq uint64) bool { return seq >= 2 }
+	})
+	a.join(t, "room", "a1", "", hub.HistoryLimits{Size: 10, TTL: time.Minute})
+	a.publish(t, "room", "1", "")
+	waitFor(t, 5*time.Second, "the first message", func() bool { return len(a.sink.messages("room")) == 1 })
+	time.Sleep(500 * time.Millisecond) // idle: probed a few times
+	if a.obs.downs.Load() != 0 || a.Health().State != "up" {
+		t.Fatalf("an idle, probed subscription was taken for dead: %+v", a.Health())
+	}
+	b.publish(t, "room", "2", "")
+	b.publish(t, "room", "3", "")
+	time.Sleep(100 * time.Millisecond)
+	if n := len(a.sink.messages("room")); n != 1 {
+		t.Fatalf("%d messages before the resubscription, want 1", n)
+	}
+	kill := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer kill.Close()
+	if err := kill.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the missed messages", func() bool { return len(a.sink.messages("room")) == 3 })
+	checkRun(t, "a", a.sink.messages("room"), 3)
+	if n := a.obs.repaired.Load(); n != 2 {
+		t.Errorf("repaired %d, want 2", n)
 	}
 }
