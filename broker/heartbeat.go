@@ -62,10 +62,13 @@ func (r *Redis) beat() error {
 		return r.fail("heartbeat", err)
 	}
 	r.liveNodes.Store(live.Val())
-	r.ok()
-	if added.Val() == 1 && r.beats.Load() > 0 {
-		r.log.Warn("this node was missing from redis (swept or redis restarted): recording its members again")
-		r.recover()
+	again := r.ok()
+	if again || added.Val() == 1 {
+		if r.beats.Load() > 0 {
+			// after an outage, or Redis forgot this node (swept, or
+			// restarted): its members may be gone
+			r.recover()
+		}
 	}
 	r.beats.Add(1)
 	return nil

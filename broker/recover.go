@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"context"
+
 	"github.com/caddyrooms/caddyrooms/hub"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -41,8 +43,8 @@ func (r *Redis) recover() {
 	r.log.Info("recorded this node's members again", zap.Int("rooms", len(local)))
 }
 
-// rerecord records again the local members of room, and the room in the
-// node's and the cluster's lists.
+// rerecord records again the local members of room, in pipelined
+// batches, and the room in the node's and the cluster's lists.
 func (r *Redis) rerecord(room string, members []hub.ClusterMember) error {
 	limits := r.opt.History
 	r.mu.Lock()
@@ -50,13 +52,27 @@ func (r *Redis) rerecord(room string, members []hub.ClusterMember) error {
 		limits = rs.limits
 	}
 	r.mu.Unlock()
-	for _, m := range members {
-		if _, _, err := r.record(room, m, limits); err != nil {
+	k := keysOf(room)
+	keys := []string{k.meta, k.hist, k.members, k.ids, k.users, k.node(r.node)}
+	ctx, cancel := context.WithTimeout(r.ctx, 4*opTimeout)
+	defer cancel()
+	if err := joinScript.Load(ctx, r.client).Err(); err != nil {
+		return err
+	}
+	for len(members) > 0 {
+		batch := members[:min(len(members), 500)]
+		members = members[len(batch):]
+		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, m := range batch {
+				joinScript.EvalSha(ctx, p, keys, m.Client, record(r.node, m), m.User, newEpoch(),
+					limits.Size, ms(limits.TTL), k.channel, r.node)
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
-	ctx, cancel := r.op()
-	defer cancel()
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, roomsKey, redis.Z{Member: room})
 		p.SAdd(ctx, nodeRoomsKey(r.node), room)

@@ -60,22 +60,18 @@ func (r *Redis) fail(op string, err error) error {
 	return fmt.Errorf("%w: %s: %v", hub.ErrUnavailable, op, err)
 }
 
-// ok marks Redis up; after an outage it logs the recovery once and
-// records this node's members again (Redis may have restarted empty).
-func (r *Redis) ok() {
+// ok marks Redis up and says whether it was down; after an outage it logs
+// the recovery once.
+func (r *Redis) ok() bool {
 	changed, lasted := r.state.set(true, nil)
 	if !changed {
-		return
+		return false
 	}
 	r.obs.State(true)
 	if r.beats.Load() > 0 {
 		r.log.Info("redis reachable again", zap.Duration("down_for", lasted))
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.recover()
-		}()
 	} else {
 		r.log.Info("redis reachable")
 	}
+	return true
 }
