@@ -335,3 +335,30 @@ func TestResubscribeRepairs(t *testing.T) {
 		t.Errorf("repaired %d, want 2", n)
 	}
 }
+
+// TestSweptNodeRecordsAgain: a live node taken for dead (swept while it
+// paused) records its members again at its next heartbeat.
+func TestSweptNodeRecordsAgain(t *testing.T) {
+	_, a, b := twoNodes(t, nil)
+	var limits hub.HistoryLimits
+	a.join(t, "room", "a1", "", limits)
+	for _, id := range []string{"b1", "b2", "b3"} {
+		b.join(t, "room", id, "u-"+id, limits)
+	}
+	ctx := context.Background()
+	if err := a.client.ZRem(ctx, nodesKey, "node-b").Err(); err != nil {
+		t.Fatal(err)
+	}
+	a.sweepNode("node-b")
+	if _, c, _, err := a.Page("room", "", 0); err != nil || c.Members != 1 {
+		t.Fatalf("after the sweep: %+v %v", c, err)
+	}
+	waitFor(t, 5*time.Second, "b's members recorded again", func() bool {
+		page, c, _, err := a.Page("room", "", 0)
+		return err == nil && slices.Equal(memberIDs(page), []string{"a1", "b1", "b2", "b3"}) && c == (hub.Counts{Members: 4, Users: 4})
+	})
+	ev := a.sink.find("presence", "room")
+	if n := len(ev); n != 9 || ev[3].event != "leave" || ev[6].event != "join" {
+		t.Errorf("presence on a: %+v", ev)
+	}
+}
