@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,8 +49,7 @@ func (s *state) set(up bool, err error) (changed bool, lasted time.Duration) {
 // outage).
 func (r *Redis) fail(op string, err error) error {
 	r.obs.Error(op)
-	var reply redis.Error
-	if !errors.As(err, &reply) && r.ctx.Err() == nil {
+	if outage(err) && r.ctx.Err() == nil {
 		if changed, _ := r.state.set(false, err); changed {
 			r.obs.State(false)
 			r.log.Warn("redis unreachable: rooms cannot publish until it is back", zap.String("op", op), zap.Error(err))
@@ -58,6 +58,21 @@ func (r *Redis) fail(op string, err error) error {
 		r.log.Error("redis refused an operation", zap.String("op", op), zap.Error(err))
 	}
 	return fmt.Errorf("%w: %s: %v", hub.ErrUnavailable, op, err)
+}
+
+// outage says whether err means Redis cannot serve now (no answer, or an
+// answer saying so) rather than that it refused this operation.
+func outage(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return true
+	}
+	for _, p := range []string{"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "BUSY"} {
+		if strings.HasPrefix(reply.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
 
 // ok marks Redis up and says whether it was down; after an outage it logs
