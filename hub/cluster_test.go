@@ -82,8 +82,8 @@ func TestClusterRawSenderAcrossHubs(t *testing.T) {
 	js := clusterServers(t, b, 1, hub.Config{})[0]
 	sender := wstest.Dial(t, raw[0].url("/r"), nil)
 	peer := wstest.Dial(t, raw[1].url("/r"), nil)
+	waitMembers(t, js.hub, "r", 2) // the test server upgrades before the hub admits
 	reader := wstest.Join(t, js.url("/r"), true)
-	waitMembers(t, js.hub, "r", 3)
 	sender.SendRaw(websocket.BinaryMessage, []byte("not json"))
 	if op, p, err := peer.Read(wstest.Timeout); err != nil || op != websocket.BinaryMessage || string(p) != "not json" {
 		t.Fatalf("raw peer on another hub: %d %q %v", op, p, err)
@@ -281,5 +281,101 @@ func TestClusterUnavailable(t *testing.T) {
 	member.Send(map[string]any{"type": "publish", "room": "u", "data": "back", "id": "ok"})
 	if f := member.ExpectSkipping("message", "presence", "ack"); f.Str("data") != "back" || f.Num("seq") != 1 {
 		t.Fatalf("after the outage: %v", f)
+	}
+}
+
+func TestClusterResync(t *testing.T) {
+	s := clusterServers(t, newFakeBroker("b"), 2, hub.Config{})
+	here := wstest.Join(t, s[0].url("/r"), true)
+	there := wstest.Join(t, s[1].url("/r"), true)
+	waitMembers(t, s[0].hub, "r", 2)
+	s[0].hub.Resync("r")
+	here.ExpectClose(hub.CloseResync, "missed messages: resume")
+	if f := there.Expect("presence"); f.Str("event") != "leave" || f.Str("client") != here.ID || f.Num("members") != 1 {
+		t.Fatalf("the other hub's member: %v", f)
+	}
+	again := wstest.Join(t, s[0].url("/"), false)
+	if j := joinAt(t, again, "r", nil, 0); j.Num("members") != 2 {
+		t.Fatalf("joined after the resync: %v", j)
+	}
+}
+
+func TestClusterEmptyAndKick(t *testing.T) {
+	s := clusterServers(t, newFakeBroker("b"), 2, hub.Config{})
+	for _, tc := range []struct {
+		name string
+		act  func(room, id string) (bool, error) // from hub 1, for a member of hub 0
+		want func(t *testing.T, c *wstest.Client)
+	}{
+		{"kick reaches the member's hub", func(room, id string) (bool, error) { return s[1].hub.Kick(room, id) },
+			func(t *testing.T, c *wstest.Client) { c.ExpectClose(hub.CloseKicked, "disconnected by the operator") }},
+		{"kick with a code", func(room, id string) (bool, error) { return s[1].hub.KickWithCode(room, id, hub.ClosePolicy) },
+			func(t *testing.T, c *wstest.Client) { c.ExpectClose(hub.ClosePolicy, "disconnected by the operator") }},
+		{"empty reaches every hub, connections stay", func(room, _ string) (bool, error) { return s[1].hub.Empty(room) },
+			func(t *testing.T, c *wstest.Client) {
+				if f := c.ExpectSkipping("left", "presence"); f.Str("room") != "e-"+t.Name() {
+					t.Fatalf("left: %v", f)
+				}
+				joinAt(t, c, "still-open", nil, 0)
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			room := "e-" + t.Name()
+			c := wstest.Join(t, s[0].url("/"), false)
+			joinAt(t, c, room, nil, 0)
+			other := wstest.Join(t, s[1].url("/"), false)
+			joinAt(t, other, room, nil, 0)
+			if ok, err := tc.act(room, c.ID); !ok || err != nil {
+				t.Fatalf("%s: %v %v", tc.name, ok, err)
+			}
+			tc.want(t, c)
+			if ok, err := tc.act("no-such-room", "nobody"); ok || err != nil {
+				t.Fatalf("%s of nothing: %v %v", tc.name, ok, err)
+			}
+		})
+	}
+}
+
+func TestSetCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		next   func(b *fakeBroker) hub.Cluster
+		moved  bool // the room's position moves on the broker meanwhile
+		resync bool
+	}{
+		{"same broker, same position: kept", func(b *fakeBroker) hub.Cluster { return b.node("node-0") }, false, false},
+		{"same broker, position moved: resync", func(b *fakeBroker) hub.Cluster { return b.node("node-0") }, true, true},
+		{"another broker: resync", func(*fakeBroker) hub.Cluster { return newFakeBroker("other").node("x") }, false, true},
+		{"no cluster: resync", func(*fakeBroker) hub.Cluster { return nil }, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newFakeBroker("b")
+			s := clusterServers(t, b, 2, hub.Config{})
+			c := wstest.Join(t, s[0].url("/s"), true)
+			peer := wstest.Join(t, s[1].url("/s"), true)
+			s[1].hub.Publish("s", json.RawMessage(`"before"`))
+			readMessages(t, c, 0, 1)
+			if tc.moved {
+				b.mu.Lock()
+				b.rooms["s"].pos.Seq += 3
+				b.mu.Unlock()
+			}
+			next := tc.next(b)
+			s[0].hub.SetCluster(next)
+			if tc.resync {
+				c.ExpectClose(hub.CloseResync, "missed messages: resume")
+				again := joinAt(t, wstest.Join(t, s[0].url("/"), false), "s", nil, 0)
+				if next == nil && (again.Num("seq") != 0 || again.Num("members") != 1) {
+					t.Fatalf("joined the room of the hub alone: %v", again)
+				}
+				return
+			}
+			s[1].hub.Publish("s", json.RawMessage(`"after"`))
+			if got := readMessages(t, c, 1, 1); got[0] != "after" {
+				t.Fatalf("after the switch: %v", got)
+			}
+			peer.Send(map[string]any{"type": "publish", "room": "s", "data": "from the peer"})
+			readMessages(t, c, 2, 1)
+		})
 	}
 }
