@@ -119,7 +119,9 @@ type Cluster interface {
 }
 
 // ClusterSink is what a Cluster calls on its hub (the hub implements it).
-// Calls for one room come from one goroutine at a time.
+// Calls for one room come from one goroutine at a time. Emptied and Resync
+// tell the cluster, by Leave, that each member left; SetCluster joins every
+// member again on the new cluster.
 type ClusterSink interface {
 	// Deliver fans a message out to the room's local members; for each
 	// room the cluster calls it in seq order, with no seq left out.
