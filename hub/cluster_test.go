@@ -379,3 +379,30 @@ func TestSetCluster(t *testing.T) {
 		})
 	}
 }
+
+func TestClusterRemotePresenceBatched(t *testing.T) {
+	s := clusterServers(t, newFakeBroker("b"), 2, hub.Config{PresenceList: 1, PresenceInterval: 50 * time.Millisecond})
+	reader := wstest.Join(t, s[0].url("/big"), true)
+	want := make(map[string]bool)
+	for range 3 {
+		c := wstest.Join(t, s[1].url("/"), false)
+		joinAt(t, c, "big", nil, 0)
+		want[c.ID] = true
+	}
+	for len(want) > 0 {
+		f := reader.Expect("presence_diff") // never one `presence` per join
+		joins, _ := f["joins"].([]any)
+		for _, j := range joins {
+			delete(want, j.(map[string]any)["client"].(string))
+		}
+		if len(want) == 0 && f.Num("members") != 4 {
+			t.Fatalf("last presence_diff: %v; want 4 members", f)
+		}
+	}
+	if got := s[1].hub.LocalMembers()["big"]; len(got) != 3 {
+		t.Fatalf("hub 1's local members of big: %+v", got)
+	}
+	if got := s[0].hub.LocalMembers(); len(got) != 1 || len(got["big"]) != 1 || got["big"][0].Client != reader.ID {
+		t.Fatalf("hub 0's local members: %+v", got)
+	}
+}
