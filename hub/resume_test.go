@@ -76,8 +76,8 @@ func TestResumeAnswers(t *testing.T) {
 			for i := tc.replay; i > 0; i-- {
 				expectSeqs(t, c, int64(d.Seq)-int64(i)+1)
 			}
-			s.hub.Publish("q", json.RawMessage(`"live"`))
-			if f := c.Expect("message"); uint64(f.Num("seq")) != d.Seq+1 || f.Str("data") != "live" {
+			s.hub.Publish("q", json.RawMessage(`"live"`)) // a former member's leave may come first
+			if f := c.ExpectSkipping("message", "presence"); uint64(f.Num("seq")) != d.Seq+1 || f.Str("data") != "live" {
 				t.Fatalf("after the replay: %v; want the live message %d", f, d.Seq+1)
 			}
 		})
