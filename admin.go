@@ -1,6 +1,7 @@
 package caddyrooms
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -163,7 +164,11 @@ func listRooms(w http.ResponseWriter, r *http.Request, e *hubEntry, _ adminArgs)
 		if limit > 0 {
 			fetch = limit + 1 // one more tells whether there is a next page
 		}
-		list.Rooms = e.Rooms(q.Get("prefix"), q.Get("after"), fetch)
+		rooms, err := e.Rooms(q.Get("prefix"), q.Get("after"), fetch)
+		if err != nil {
+			return hubAPIError(err)
+		}
+		list.Rooms = rooms
 		if limit > 0 && len(list.Rooms) > limit {
 			list.Rooms = list.Rooms[:limit]
 			list.Next = list.Rooms[limit-1].Name
@@ -176,7 +181,10 @@ func showRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) 
 	if e == nil {
 		return errNoRoom(a)
 	}
-	d, ok := e.Room(a.room)
+	d, ok, err := e.Room(a.room)
+	if err != nil {
+		return hubAPIError(err)
+	}
 	if !ok {
 		return errNoRoom(a)
 	}
@@ -212,7 +220,10 @@ func roomMessages(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminAr
 	if e == nil {
 		return errNoRoom(a)
 	}
-	page, ok := e.History(a.room, since, limit)
+	page, ok, err := e.History(a.room, since, limit)
+	if err != nil {
+		return hubAPIError(err)
+	}
 	if !ok {
 		return adminError(http.StatusNotFound, "no room %q: it has neither members nor history", a.room)
 	}
@@ -228,7 +239,12 @@ func kickClient(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs
 	default:
 		return adminError(http.StatusBadRequest, "reconnect=%q: want true or false", v)
 	}
-	if e == nil || !e.KickWithCode(a.room, a.client, code) {
+	if e == nil {
+		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
+	}
+	if ok, err := e.KickWithCode(a.room, a.client, code); err != nil {
+		return hubAPIError(err)
+	} else if !ok {
 		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
 	}
 	adminLog().Info("disconnected a client", zap.String("hub", a.hub), zap.String("room", a.room), zap.String("client", a.client), zap.Int("close_code", code))
@@ -237,7 +253,12 @@ func kickClient(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs
 }
 
 func emptyRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) error {
-	if e == nil || !e.Empty(a.room) {
+	if e == nil {
+		return errNoRoom(a)
+	}
+	if ok, err := e.Empty(a.room); err != nil {
+		return hubAPIError(err)
+	} else if !ok {
 		return errNoRoom(a)
 	}
 	adminLog().Info("emptied a room", zap.String("hub", a.hub), zap.String("room", a.room))
@@ -247,6 +268,16 @@ func emptyRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs)
 
 func errNoRoom(a adminArgs) error {
 	return adminError(http.StatusNotFound, "no room %q", a.room)
+}
+
+// hubAPIError answers what the hub could not do: 503 when its cluster's
+// broker is unreachable, else 500.
+func hubAPIError(err error) error {
+	status := http.StatusInternalServerError
+	if errors.Is(err, hub.ErrUnavailable) {
+		status = http.StatusServiceUnavailable
+	}
+	return caddy.APIError{HTTPStatus: status, Err: err}
 }
 
 // adminError is an error answered as {"error": message} with status.

@@ -79,6 +79,9 @@ func publishFromServer(e *hubEntry, r *http.Request, p serverPublish) (publishRe
 		return publishResult{}, refusePublish(http.StatusBadRequest, "the %s header is longer than %d bytes", idempotencyKey, hub.MaxKey)
 	}
 	res, ok, err := e.PublishKeyed(p.room, data, key)
+	if errors.Is(err, hub.ErrUnavailable) {
+		return publishResult{}, refusePublish(http.StatusServiceUnavailable, "%v", err)
+	}
 	if err != nil {
 		return publishResult{}, refusePublish(http.StatusBadRequest, "%v", err)
 	}
