@@ -62,7 +62,8 @@ func (r *Redis) Receipt(room, key string) (hub.Receipt, bool, error) {
 }
 
 // Since returns the room's kept messages after seq, up to upTo (0: the
-// top), at most limit (0: all), from the stream.
+// top), at most limit (0: all), from the stream; when the first one kept
+// is not seq+1, complete is false and they are returned all the same.
 func (r *Redis) Since(room string, seq, upTo uint64, limit int) ([]hub.ClusterMessage, hub.Position, bool, bool, error) {
 	k := keysOf(room)
 	ctx, cancel := r.op()
@@ -103,7 +104,7 @@ func (r *Redis) Since(room string, seq, upTo uint64, limit int) ([]hub.ClusterMe
 		return nil, pos, false, true, r.fail("history", err)
 	}
 	if len(msgs) == 0 || msgs[0].Seq != seq+1 {
-		return nil, pos, false, true, nil
+		return msgs, pos, false, true, nil // the kept ones: no resume, but a listing
 	}
 	return msgs, pos, true, true, nil
 }
