@@ -170,7 +170,7 @@ func listRooms(w http.ResponseWriter, r *http.Request, e *hubEntry, _ adminArgs)
 		}
 		rooms, err := e.Rooms(q.Get("prefix"), q.Get("after"), fetch)
 		if err != nil {
-			return brokerDown(err)
+			return hubAPIError(err)
 		}
 		list.Rooms = rooms
 		if limit > 0 && len(list.Rooms) > limit {
@@ -187,7 +187,7 @@ func showRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs) 
 	}
 	d, ok, err := e.Room(a.room)
 	if err != nil {
-		return brokerDown(err)
+		return hubAPIError(err)
 	}
 	if !ok {
 		return errNoRoom(a)
@@ -226,7 +226,7 @@ func roomMessages(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminAr
 	}
 	page, ok, err := e.History(a.room, since, limit)
 	if err != nil {
-		return brokerDown(err)
+		return hubAPIError(err)
 	}
 	if !ok {
 		return adminError(http.StatusNotFound, "no room %q: it has neither members nor history", a.room)
@@ -246,11 +246,9 @@ func kickClient(w http.ResponseWriter, r *http.Request, e *hubEntry, a adminArgs
 	if e == nil {
 		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
 	}
-	ok, err := e.KickWithCode(a.room, a.client, code)
-	if err != nil {
-		return brokerDown(err)
-	}
-	if !ok {
+	if ok, err := e.KickWithCode(a.room, a.client, code); err != nil {
+		return hubAPIError(err)
+	} else if !ok {
 		return adminError(http.StatusNotFound, "no client %q in room %q", a.client, a.room)
 	}
 	adminLog().Info("disconnected a client", zap.String("hub", a.hub), zap.String("room", a.room), zap.String("client", a.client), zap.Int("close_code", code))
@@ -262,11 +260,9 @@ func emptyRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs)
 	if e == nil {
 		return errNoRoom(a)
 	}
-	ok, err := e.Empty(a.room)
-	if err != nil {
-		return brokerDown(err)
-	}
-	if !ok {
+	if ok, err := e.Empty(a.room); err != nil {
+		return hubAPIError(err)
+	} else if !ok {
 		return errNoRoom(a)
 	}
 	adminLog().Info("emptied a room", zap.String("hub", a.hub), zap.String("room", a.room))
@@ -274,17 +270,18 @@ func emptyRoom(w http.ResponseWriter, _ *http.Request, e *hubEntry, a adminArgs)
 	return nil
 }
 
-// brokerDown answers an error of the hub's broker: 503 when it could not
-// be reached (nothing was done), else 500.
-func brokerDown(err error) error {
-	if errors.Is(err, hub.ErrUnavailable) {
-		return adminError(http.StatusServiceUnavailable, "%v", err)
-	}
-	return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
-}
-
 func errNoRoom(a adminArgs) error {
 	return adminError(http.StatusNotFound, "no room %q", a.room)
+}
+
+// hubAPIError answers what the hub could not do: 503 when its cluster's
+// broker is unreachable, else 500.
+func hubAPIError(err error) error {
+	status := http.StatusInternalServerError
+	if errors.Is(err, hub.ErrUnavailable) {
+		status = http.StatusServiceUnavailable
+	}
+	return caddy.APIError{HTTPStatus: status, Err: err}
 }
 
 // adminError is an error answered as {"error": message} with status.

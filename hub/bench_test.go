@@ -84,8 +84,8 @@ func benchPublish(b *testing.B, n int, history bool, data []byte) {
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, got, ok := h.Publish("room", data); !ok || got != n {
-			b.Fatalf("delivered %d of %d", got, n)
+		if p, ok, err := h.Publish("room", data); err != nil || !ok || p.Delivered != n {
+			b.Fatalf("delivered %+v of %d: %v %v", p, n, ok, err)
 		}
 	}
 	waitWritten(clients)
@@ -152,7 +152,7 @@ func benchClientPublish(b *testing.B, history bool) {
 	if r.errors != 0 {
 		b.Fatalf("%d publishes refused", r.errors)
 	}
-	if d, _ := h.Room("room"); d.Seq != uint64(b.N) {
+	if d, _, _ := h.Room("room"); d.Seq != uint64(b.N) {
 		b.Fatalf("room seq %d after %d publishes", d.Seq, b.N)
 	}
 	b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "deliveries/s")

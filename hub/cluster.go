@@ -53,11 +53,14 @@ type ClusterClient struct {
 
 // Cluster is a broker shared by several hubs. Join, Leave and Publish are
 // called under the room's lock (so, for one room of one hub, never at the
-// same time); the rest may be called at any time. Every method that talks
+// same time), but for a server publish into a room with no member in this
+// hub, which has no lock to take; the rest may be called at any time.
+// The ClusterSink methods take the room's lock too: no method may wait,
+// while it runs, for a ClusterSink call to return. Every method that talks
 // to the broker returns ErrUnavailable (possibly wrapped) when it cannot.
 type Cluster interface {
 	// Start hands the cluster the hub that receives its traffic. It is
-	// called once, by New, before any other method.
+	// called once, by New or Hub.SetCluster, before any other method.
 	Start(s ClusterSink)
 	// Node is this process's name in the cluster.
 	Node() string
@@ -85,8 +88,10 @@ type Cluster interface {
 	// Since returns the room's kept messages after seq, at most up to and
 	// including upTo (0: no bound) and at most limit of them (0: no limit),
 	// oldest first, with the room's position; complete is false when a
-	// message after seq is no longer kept (then no entry is returned).
-	// ok is false when the room has neither members nor history.
+	// message after seq is no longer kept: the kept ones are returned all
+	// the same (a late joiner's "last" and the admin API show them; a
+	// resume replays none). ok is false when the room has neither members
+	// nor history.
 	Since(room string, seq, upTo uint64, limit int) (msgs []ClusterMessage, pos Position, complete, ok bool, err error)
 	// Receipt answers a keyed publish into a room with no local members:
 	// the receipt of the publish with key, if the room has seen it.
@@ -114,7 +119,9 @@ type Cluster interface {
 }
 
 // ClusterSink is what a Cluster calls on its hub (the hub implements it).
-// Calls for one room come from one goroutine at a time.
+// Calls for one room come from one goroutine at a time. Emptied and Resync
+// tell the cluster, by Leave, that each member left; SetCluster joins every
+// member again on the new cluster.
 type ClusterSink interface {
 	// Deliver fans a message out to the room's local members; for each
 	// room the cluster calls it in seq order, with no seq left out.

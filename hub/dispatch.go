@@ -208,22 +208,40 @@ func quote(s string) string {
 	return string(jsonString(nil, s))
 }
 
-// relay publishes a raw frame to the connection's rooms.
+// relay publishes a raw frame to the connection's rooms. A raw client
+// gets no error frames: a message its cluster could not order closes it
+// with CloseUnavailable, so that it knows and may reconnect.
 func (r *reader) relay(op byte, buf []byte) {
 	for _, name := range r.c.Rooms() {
 		data := append([]byte(nil), buf...)
-		if _, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary, ""); err != nil {
+		_, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary, "")
+		switch {
+		case err == nil:
+		case isUnavailable(err):
+			r.c.logAt(zap.DebugLevel, "closing a raw client: the broker is unreachable", zap.String("room", name), zap.Error(err))
+			r.c.hub.obs.ErrorSent(CodeUnavailable)
+			r.c.Close(CloseUnavailable, "broker unavailable: try again")
+			return
+		default:
 			r.fail(err, "", name)
 		}
 	}
 }
 
 // fail answers a refused frame with an error frame, and closes a connection
-// that keeps sending refused frames.
+// that keeps sending refused frames. A refusal for want of the server
+// (code unavailable: stopping, or the broker unreachable) is not the
+// client's doing: it is logged at debug level (the broker logs its
+// outage once) and does not count towards closing the connection.
 func (r *reader) fail(err error, id, room string) {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = newError(CodeInternal, err.Error())
+	}
+	if e.Code == CodeUnavailable {
+		r.c.logAt(zap.DebugLevel, "refused a frame", zap.String("code", e.Code), zap.String("room", room), zap.Error(err))
+		r.c.sendError(e, id)
+		return
 	}
 	r.c.logAt(zap.WarnLevel, "refused a frame", zap.String("code", e.Code), zap.String("room", room))
 	r.c.sendError(e, id)

@@ -1,5 +1,10 @@
 package hub
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Error codes sent in `error` frames. They are part of the wire contract.
 const (
 	CodeBadJSON      = "bad_json"             // the frame is not a JSON object
@@ -14,7 +19,7 @@ const (
 	CodeRateLimited  = "rate_limited"         // over the connection's rate limit; the frame was not handled
 	CodeForbidden    = "forbidden"            // the connection may not join or publish there
 	CodeDropped      = "messages_dropped"     // the send queue overflowed and older messages were dropped
-	CodeUnavailable  = "unavailable"          // the server is shutting down
+	CodeUnavailable  = "unavailable"          // the server is shutting down, or the cluster's broker is unreachable
 	CodeAuthFailed   = "authorization_failed" // the authorize backend could not be asked; try again later
 	CodeInvalidKey   = "invalid_key"          // a publish key over 256 bytes
 	CodeInvalidLimit = "invalid_limit"        // a members request's limit is out of range
@@ -35,9 +40,26 @@ var ErrorCodes = []string{
 type Error struct {
 	Code    string
 	Message string
+	cause   error // what made the hub refuse, if anything but the request
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap is the cause of the refusal: for code "unavailable" from a
+// cluster, an error that wraps ErrUnavailable.
+func (e *Error) Unwrap() error { return e.cause }
+
+// brokerError is the refusal of what a cluster could not do: code
+// "unavailable", and errors.Is(err, ErrUnavailable) holds for it.
+func brokerError(err error) error {
+	if !errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return &Error{Code: CodeUnavailable, Message: "the broker is unreachable; try again", cause: err}
+}
+
+// isUnavailable reports whether err is a cluster's refusal.
+func isUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
 
 // newError is a refusal with code and message.
 func newError(code, message string) *Error { return &Error{Code: code, Message: message} }

@@ -19,8 +19,39 @@ type HistoryPage struct {
 
 // History returns the kept messages of the room called name after since,
 // oldest first, at most limit (0 is no limit); ok is false when the room
-// has neither members nor kept state.
-func (h *Hub) History(name string, since uint64, limit int) (p HistoryPage, ok bool) {
+// has neither members nor kept state. With a cluster they are the ones
+// its broker keeps; err wraps ErrUnavailable when it could not be asked.
+func (h *Hub) History(name string, since uint64, limit int) (p HistoryPage, ok bool, err error) {
+	if cl := h.clusterNow(); cl != nil {
+		return clusterHistory(cl, name, since, limit)
+	}
+	p, ok = h.localHistory(name, since, limit)
+	return p, ok, nil
+}
+
+// clusterHistory is History from the room's cluster: the data as the
+// messages' frames show it (a raw sender's payload as a JSON value).
+func clusterHistory(cl Cluster, name string, since uint64, limit int) (HistoryPage, bool, error) {
+	msgs, pos, _, ok, err := cl.Since(name, since, 0, limit)
+	if err != nil {
+		return HistoryPage{}, false, brokerError(err)
+	}
+	if !ok {
+		return HistoryPage{}, false, nil
+	}
+	p := HistoryPage{Room: name, Epoch: pos.Epoch, Seq: pos.Seq, Messages: make([]HistoryMessage, 0, len(msgs))}
+	for _, m := range msgs {
+		data := m.Data
+		if m.Raw {
+			data = dataAsJSON(data)
+		}
+		p.Messages = append(p.Messages, HistoryMessage{Seq: m.Seq, From: m.From, Data: data})
+	}
+	return p, true, nil
+}
+
+// localHistory is History from the hub's store.
+func (h *Hub) localHistory(name string, since uint64, limit int) (p HistoryPage, ok bool) {
 	l := h.store.Lookup(name)
 	if l == nil {
 		return p, false

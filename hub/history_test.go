@@ -161,13 +161,14 @@ func TestPublishWhileRoomsComeAndGo(t *testing.T) {
 	for i := 0; ; i++ {
 		select {
 		case <-done:
-			if p, ok := h.History("churn", 0, 0); !ok || p.Seq < last {
+			if p, ok, _ := h.History("churn", 0, 0); !ok || p.Seq < last {
 				t.Fatalf("history %+v %v after seq %d", p, ok, last)
 			}
 			return
 		default:
 		}
-		if seq, _, ok := h.Publish("churn", []byte(fmt.Sprint(i))); ok {
+		if p, ok, _ := h.Publish("churn", []byte(fmt.Sprint(i))); ok {
+			seq := p.Seq
 			if seq <= last {
 				t.Fatalf("seq %d after %d", seq, last)
 			}

@@ -160,7 +160,7 @@ func TestVanishedMemberOf100Rooms(t *testing.T) {
 			}
 			t.Logf("out of its rooms after %v", time.Since(start))
 			for i := 0; i < 100; i++ {
-				if d, ok := s.hub.Room(fmt.Sprint("room", i)); ok && i != 99 {
+				if d, ok, _ := s.hub.Room(fmt.Sprint("room", i)); ok && i != 99 {
 					t.Fatalf("room%d still has %d members", i, d.Members)
 				}
 			}
@@ -177,6 +177,6 @@ func TestVanishedMemberOf100Rooms(t *testing.T) {
 // inRoom0 reports whether room0, which only the vanishing client joined,
 // still exists.
 func inRoom0(h *hub.Hub) bool {
-	_, ok := h.Room("room0")
+	_, ok, _ := h.Room("room0")
 	return ok
 }

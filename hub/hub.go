@@ -28,6 +28,9 @@ type Hub struct {
 	closed  atomic.Bool
 	wg      sync.WaitGroup // connections being served
 	noPoll  bool
+
+	cluster   atomic.Pointer[clusterBox] // nil: the hub works alone
+	switching sync.Mutex                 // one SetCluster at a time
 }
 
 type roomShard struct {
@@ -55,6 +58,10 @@ type Options struct {
 	HistoryMaxBytes int64
 	// Presence keeps who is in each room; nil is NewPresence(), in memory.
 	Presence Presence
+	// Cluster shares the hub's rooms with the hubs of other processes
+	// through a broker; nil (the default) keeps every room in this
+	// process, through Store and Presence. New starts it.
+	Cluster Cluster
 }
 
 // New returns an empty hub.
@@ -76,6 +83,10 @@ func New(o Options) *Hub {
 		h.rooms[i].rooms = make(map[string]*Room)
 		h.clients[i].clients = make(map[string]*Client)
 	}
+	if o.Cluster != nil {
+		h.cluster.Store(&clusterBox{o.Cluster})
+		o.Cluster.Start(h)
+	}
 	return h
 }
 
@@ -93,27 +104,59 @@ func (h *Hub) room(name string) *Room {
 }
 
 // roomForJoin returns the room called name, creating it (its log opened
-// with limits), locked. The room returned is never dead.
+// with limits, or on the hub's cluster), locked. The room returned is never
+// dead, and is on the hub's cluster of now.
 func (h *Hub) roomForJoin(name string, limits HistoryLimits) *Room {
 	for {
 		r := h.room(name)
 		if r == nil {
-			s := &h.rooms[h.shardOf(name)]
-			s.mu.Lock()
-			if r = s.rooms[name]; r == nil {
-				r = newRoom(name)
-				r.open(h.store, limits) // before anyone can publish to it
-				s.rooms[name] = r
-				h.obs.RoomCreated()
-			}
-			s.mu.Unlock()
+			r = h.createRoom(name, limits)
 		}
 		r.mu.Lock()
+		if !r.dead {
+			h.followClusterLocked(r) // a SetCluster may have passed it by
+		}
 		if !r.dead {
 			return r
 		}
 		r.mu.Unlock()
 	}
+}
+
+// createRoom returns the room called name, made and registered unless
+// another join did it first. Without a cluster its log is opened before
+// anyone can publish to it.
+func (h *Hub) createRoom(name string, limits HistoryLimits) *Room {
+	s := &h.rooms[h.shardOf(name)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.rooms[name]; r != nil {
+		return r
+	}
+	r := newRoom(name)
+	r.limits = limits
+	if cl := h.clusterNow(); cl != nil {
+		r.cl = cl
+	} else {
+		r.open(h.store, limits)
+	}
+	s.rooms[name] = r
+	h.obs.RoomCreated()
+	return r
+}
+
+// allRooms lists the hub's rooms.
+func (h *Hub) allRooms() []*Room {
+	var list []*Room
+	for i := range h.rooms {
+		s := &h.rooms[i]
+		s.mu.RLock()
+		for _, r := range s.rooms {
+			list = append(list, r)
+		}
+		s.mu.RUnlock()
+	}
+	return list
 }
 
 // dropIfEmptyLocked removes r from the hub when it has no members. The
@@ -188,7 +231,8 @@ func (h *Hub) ClientCount() int {
 }
 
 // Close closes every connection with code and reason and refuses new ones.
-// It waits, at most timeout, for their handlers to return.
+// It waits, at most timeout, for their handlers to return (each leaves its
+// rooms first), then closes the hub's cluster, if any.
 func (h *Hub) Close(code int, reason string, timeout time.Duration) {
 	h.closed.Store(true)
 	h.eachClient(func(c *Client) { c.cutOff(code, reason) })
@@ -197,6 +241,11 @@ func (h *Hub) Close(code int, reason string, timeout time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(timeout):
+	}
+	h.switching.Lock()
+	defer h.switching.Unlock()
+	if b := h.cluster.Swap(nil); b != nil {
+		h.closeCluster(b.c)
 	}
 }
 

@@ -111,18 +111,18 @@ func TestJoinPublishLeave(t *testing.T) {
 		b.Send(map[string]any{"type": "publish", "room": "r", "data": 1, "id": "4"})
 		b.ExpectError(hub.CodeNotMember)
 
-		d, ok := s.hub.Room("r")
+		d, ok, _ := s.hub.Room("r")
 		if !ok || d.Members != 1 || d.Seq != 1 || d.Clients[0].ID != a.ID {
 			t.Fatalf("room detail: %+v %v", d, ok)
 		}
-		seq, n, ok := s.hub.Publish("r", []byte(`"from the server"`))
-		if !ok || seq != 2 || n != 1 {
-			t.Fatalf("server publish: %d %d %v", seq, n, ok)
+		p, ok, err := s.hub.Publish("r", []byte(`"from the server"`))
+		if err != nil || !ok || p.Seq != 2 || p.Delivered != 1 {
+			t.Fatalf("server publish: %+v %v %v", p, ok, err)
 		}
 		if f := a.Expect("message"); f.Str("from") != "" || f["data"] != "from the server" || f.Num("seq") != 2 {
 			t.Fatalf("server message: %v", f)
 		}
-		if _, _, ok := s.hub.Publish("nobody-here", []byte(`1`)); ok {
+		if _, ok, err := s.hub.Publish("nobody-here", []byte(`1`)); ok || err != nil {
 			t.Fatal("publish into a room with no members succeeded")
 		}
 	})
@@ -249,7 +249,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 				if c := s.hub.Client(slow.ID); c != nil && c.QueuedBytes() > 64<<10+len(payload)+64 {
 					t.Fatalf("slow client has %d bytes queued, budget 64 KiB", c.QueuedBytes())
 				}
-				d, _ := s.hub.Room("r")
+				d, _, _ := s.hub.Room("r")
 				switch policy {
 				case hub.Disconnect: // cut off, out of the room at once, and told why
 					if d.Members != 2 || len(d.Clients) != 2 || d.Clients[0].ID == slow.ID || d.Clients[1].ID == slow.ID {

@@ -1,5 +1,7 @@
 package hub
 
+import "time"
+
 // join puts c in the room called name, answering with id.
 func (h *Hub) join(c *Client, name, id string) error {
 	return h.joinWith(c, joinRequest{room: name, id: id})
@@ -10,7 +12,7 @@ func (h *Hub) join(c *Client, name, id string) error {
 // Joining a room c is in already answers `joined` again and changes
 // nothing.
 func (h *Hub) joinWith(c *Client, req joinRequest) error {
-	name, id := req.room, req.id
+	name := req.room
 	if name == "" {
 		return errMissingRoom
 	}
@@ -28,26 +30,54 @@ func (h *Hub) joinWith(c *Client, req joinRequest) error {
 	c.roomsMu.Lock()
 	defer c.roomsMu.Unlock()
 	if r, ok := c.rooms[name]; ok {
-		r.mu.Lock()
-		c.sendJSON(h.joinedLocked(r, c, h.pres.Counts(name), id, resumeAnswer{}))
-		r.mu.Unlock()
-		return nil
+		return h.joinedAgain(r, c, req.id)
 	}
 	if len(c.rooms) >= c.cfg.MaxRooms {
 		return errTooManyRooms
 	}
 	r := h.roomForJoin(name, c.cfg.historyLimits())
 	defer r.mu.Unlock()
-	if _, err := r.addLocked(c, c.cfg.MaxMembers); err != nil {
+	var err error
+	if r.cl != nil {
+		err = h.addClusteredLocked(r, c, req)
+	} else {
+		err = h.addLocalLocked(r, c, req)
+	}
+	if err != nil {
 		h.dropIfEmptyLocked(r)
 		return err
 	}
 	c.rooms[name] = r
+	return nil
+}
+
+// addLocalLocked makes c a member of r, a room of this hub alone, and
+// queues what the join tells c and the others. The caller holds r.mu.
+func (h *Hub) addLocalLocked(r *Room, c *Client, req joinRequest) error {
+	if err := r.addLocked(c, c.cfg.MaxMembers, time.Now()); err != nil {
+		return err
+	}
 	h.obs.MembersChanged(1)
-	counts := h.pres.Add(name, c.member())
+	counts := h.pres.Add(r.name, c.member())
 	r.usePresenceConfigLocked(c.cfg)
 	h.sendJoinedLocked(r, c, counts, req)
-	r.announceLocked("join", c, counts)
+	r.announceLocked("join", c.member(), c, counts)
+	return nil
+}
+
+// joinedAgain answers the join of a room c is in already: `joined` again.
+func (h *Hub) joinedAgain(r *Room, c *Client, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cl == nil {
+		c.sendJSON(h.joinedLocked(r, c, h.pres.Counts(r.name), id, resumeAnswer{}))
+		return nil
+	}
+	p, counts, err := r.clusterPresenceLocked(c, Counts{}, false)
+	if err != nil {
+		return err
+	}
+	c.sendJSON(joinedFrame(r, counts.Members, id, p, resumeAnswer{}))
 	return nil
 }
 
@@ -74,11 +104,18 @@ func (h *Hub) leave(c *Client, name, id string) error {
 func (h *Hub) leaveRoom(c *Client, r *Room) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.removeLocked(c) {
+	gone, ok := r.removeLocked(c)
+	if !ok {
 		return false
 	}
 	h.obs.MembersChanged(-1)
-	r.announceLocked("leave", c, h.pres.Remove(r.name, c.member()))
+	var counts Counts
+	if r.cl != nil {
+		counts = r.cl.Leave(r.name, gone.cluster(), len(r.members) == 0)
+	} else {
+		counts = h.pres.Remove(r.name, c.member())
+	}
+	r.announceLocked("leave", c.member(), c, counts)
 	h.dropIfEmptyLocked(r)
 	return true
 }
@@ -100,54 +137,23 @@ func (h *Hub) leaveAll(c *Client) {
 	}
 }
 
-// Kick disconnects the member of room called clientID with close code
-// CloseKicked (do not reconnect); it reports false when there is no such
-// member.
-func (h *Hub) Kick(room, clientID string) bool {
-	return h.KickWithCode(room, clientID, CloseKicked)
-}
-
-// KickWithCode is Kick with the close code given: ClosePolicy tells the
-// client that it may reconnect.
-func (h *Hub) KickWithCode(room, clientID string, code int) bool {
-	c := h.Client(clientID)
-	if c == nil {
-		return false
-	}
-	c.roomsMu.Lock()
-	_, in := c.rooms[room]
-	c.roomsMu.Unlock()
-	if !in {
-		return false
-	}
-	c.Close(code, "disconnected by the operator")
-	return true
-}
-
-// Empty makes every member leave the room called name: each gets `left`,
-// the others get no presence for it (they leave too), and connections stay
-// open. It reports false when there is no such room.
-func (h *Hub) Empty(name string) bool {
-	r := h.room(name)
-	if r == nil {
-		return false
-	}
-	r.mu.Lock()
+// evictLocked takes every member out of r and returns them; r is dropped.
+// When recorded, presence (the cluster's or the hub's) is told that each
+// one left; the others are not told, since they leave too. The caller
+// holds r.mu, and takes the room out of each member's rooms after it.
+func (h *Hub) evictLocked(r *Room, recorded bool) []member {
 	members := r.members
 	r.members, r.index = nil, make(map[*Client]int)
 	h.obs.MembersChanged(-len(members))
-	for _, m := range members {
-		h.pres.Remove(name, m.c.member())
+	for i, m := range members {
+		switch {
+		case !recorded:
+		case r.cl != nil:
+			r.cl.Leave(r.name, m.cluster(), i == len(members)-1)
+		default:
+			h.pres.Remove(r.name, m.c.member())
+		}
 	}
 	h.dropIfEmptyLocked(r)
-	r.mu.Unlock()
-	for _, m := range members {
-		m.c.roomsMu.Lock()
-		if m.c.rooms[name] == r {
-			delete(m.c.rooms, name)
-		}
-		m.c.roomsMu.Unlock()
-		m.c.sendJSON(leftFrame(r, ""))
-	}
-	return len(members) > 0
+	return members
 }

@@ -57,14 +57,14 @@ func TestWriteLatencyIsTheOldestFramesWait(t *testing.T) {
 	t.Cleanup(func() { h.Close(hub.CloseGoingAway, "test over", time.Second); client.Close() })
 
 	deadline := time.Now().Add(5 * time.Second)
-	for _, ok := h.Room("r"); !ok; _, ok = h.Room("r") {
+	for _, ok, _ := h.Room("r"); !ok; _, ok, _ = h.Room("r") {
 		if time.Now().After(deadline) {
 			t.Fatal("the connection did not join r within 5s")
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if _, n, ok := h.Publish("r", json.RawMessage(`"late"`)); !ok || n != 1 {
-		t.Fatalf("publish: delivered %d, %v", n, ok)
+	if p, ok, err := h.Publish("r", json.RawMessage(`"late"`)); err != nil || !ok || p.Delivered != 1 {
+		t.Fatalf("publish: %+v %v %v", p, ok, err)
 	}
 	const stuck = 300 * time.Millisecond
 	time.Sleep(stuck) // the welcome's write waits for this read

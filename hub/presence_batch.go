@@ -56,22 +56,22 @@ func (r *Room) usePresenceConfigLocked(cfg *Config) {
 	r.diff.list, r.diff.interval = cfg.PresenceList, cfg.PresenceInterval
 }
 
-// announceLocked tells the other members that c joined or left (event),
-// leaving counts c: at once in a small room, batched in a big one. The
-// caller holds r.mu.
-func (r *Room) announceLocked(event string, c *Client, counts Counts) {
+// announceLocked tells the members but skip (the member m, when it is of
+// this hub) that m joined or left (event), leaving counts: at once in a
+// small room, batched in a big one. The caller holds r.mu.
+func (r *Room) announceLocked(event string, m Member, skip *Client, counts Counts) {
 	if counts.Members <= r.diff.list {
 		r.flushDiffLocked(nil) // what a big room had gathered goes first
-		r.broadcastLocked(presenceFrame(r, event, c, counts.Members), c)
+		r.broadcastLocked(presenceFrame(r, event, m, counts.Members), skip)
 		return
 	}
-	r.diff.add(event, c.member(), counts)
+	r.diff.add(event, m, counts)
 	if r.diff.scheduled {
 		return
 	}
 	wait := r.diff.interval - time.Since(r.diff.last)
 	if wait <= 0 {
-		r.flushDiffLocked(c) // the only change of the batch is c's own
+		r.flushDiffLocked(skip) // the only change of the batch is m's own
 		return
 	}
 	r.diff.scheduled = true

@@ -47,11 +47,28 @@ func (h *Hub) members(c *Client, name, id string, q pageQuery) error {
 	// come in the room's order
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	page, counts, more := h.pres.Page(name, q.After, limit)
+	page, counts, more, err := h.pageLocked(r, q.After, limit)
+	if err != nil {
+		return err
+	}
 	next := ""
 	if more && len(page) > 0 {
 		next = page[len(page)-1].Client
 	}
 	c.sendJSON(membersFrame(r, page, counts, next, id))
 	return nil
+}
+
+// pageLocked is one page of r's members, from the room's cluster or the
+// hub's presence. The caller holds r.mu.
+func (h *Hub) pageLocked(r *Room, after string, limit int) ([]Member, Counts, bool, error) {
+	if r.cl == nil {
+		page, counts, more := h.pres.Page(r.name, after, limit)
+		return page, counts, more, nil
+	}
+	page, counts, more, err := r.cl.Page(r.name, after, limit)
+	if err != nil {
+		return nil, counts, false, brokerError(err)
+	}
+	return page, counts, more, nil
 }

@@ -121,9 +121,9 @@ func leftFrame(r *Room, id string) *Frame {
 	return newEnvelope("left", 64).quoted("room", r.quoted).str("id", id).frame()
 }
 
-func presenceFrame(r *Room, event string, c *Client, members int) *Frame {
+func presenceFrame(r *Room, event string, m Member, members int) *Frame {
 	return newEnvelope("presence", 96).quoted("room", r.quoted).str("event", event).
-		str("client", c.ID).str("user", c.User).num("members", uint64(members)).frame()
+		str("client", m.Client).str("user", m.User).num("members", uint64(members)).frame()
 }
 
 // messageFrame is the json protocol's form of a room message. from is

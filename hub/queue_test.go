@@ -166,8 +166,8 @@ func TestHalfSentMessagesBounded(t *testing.T) {
 	if err := h.join(bystander, "r", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, n, ok := h.Publish("r", []byte(`1`)); !ok || n != 1 {
-		t.Fatalf("bystander's room: delivered %d", n)
+	if p, ok, err := h.Publish("r", []byte(`1`)); err != nil || !ok || p.Delivered != 1 {
+		t.Fatalf("bystander's room: %+v %v %v", p, ok, err)
 	}
 	limit := cfg.PingInterval + cfg.PongTimeout
 	last := time.Now() // the last message started before this

@@ -12,10 +12,12 @@ type Room struct {
 	quoted []byte // name as a JSON string, encoded once
 
 	mu      sync.Mutex
-	seq     uint64
+	seq     uint64 // with a cluster: the last seq delivered here
 	epoch   string
-	log     Log  // the room's numbering and history, from the hub's store
-	keeps   bool // the log keeps messages: hand it each one's frame
+	limits  HistoryLimits // what its first joiner's route asked it to keep
+	log     Log           // the room's numbering and history, from the hub's store
+	keeps   bool          // the log keeps messages: hand it each one's frame
+	cl      Cluster       // the cluster the room is on; nil: the hub alone (log set)
 	members []member
 	index   map[*Client]int // position in members
 	dead    bool            // removed from the hub: look it up again
@@ -33,12 +35,15 @@ func newRoom(name string) *Room {
 
 // message is one publish, framed lazily for each protocol.
 type message struct {
-	from   *Client // nil for the server
-	data   []byte  // json: the JSON value; raw: the frame's payload
-	binary bool    // raw: the frame was binary
-	seq    uint64
-	json   *Frame
-	raw    *Frame
+	sender    *Client // the local member that sent it; nil for the server or another node's
+	from      string  // the sender's connection id; "" for the server
+	rawSender bool    // the sender speaks raw: data is its frame's payload
+	data      []byte  // json: the JSON value; raw: the frame's payload
+	binary    bool    // raw: the frame was binary
+	ordered   bool    // the cluster ordered it: it is counted as delivered where it arrives
+	seq       uint64
+	json      *Frame
+	raw       *Frame
 }
 
 func (m *message) frameFor(r *Room, p Protocol) *Frame {
@@ -53,15 +58,11 @@ func (m *message) frameFor(r *Room, p Protocol) *Frame {
 		return m.raw
 	}
 	if m.json == nil {
-		from := ""
-		if m.from != nil {
-			from = m.from.ID
-		}
 		data := m.data
-		if m.from != nil && m.from.cfg.Protocol == Raw {
+		if m.rawSender {
 			data = dataAsJSON(data)
 		}
-		m.json = messageFrame(r, from, data, m.seq)
+		m.json = messageFrame(r, m.from, data, m.seq)
 	}
 	return m.json
 }
@@ -81,8 +82,11 @@ func (r *Room) open(s Store, limits HistoryLimits) {
 func (r *Room) publish(m *message, key string) (rc Receipt, duplicate bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dead || (m.from != nil && !r.hasLocked(m.from)) {
+	if r.dead || (m.sender != nil && !r.hasLocked(m.sender)) {
 		return rc, false, errNotMember
+	}
+	if r.cl != nil {
+		return r.publishClusterLocked(m, key)
 	}
 	if key != "" {
 		if rc, ok := r.log.Receipt(key); ok {
@@ -91,14 +95,7 @@ func (r *Room) publish(m *message, key string) (rc Receipt, duplicate bool, err 
 	}
 	r.seq++
 	m.seq = r.seq
-	for _, mb := range r.members {
-		if mb.c == m.from && mb.c.cfg.Protocol == Raw {
-			continue
-		}
-		if mb.c.send(m.frameFor(r, mb.c.cfg.Protocol)) {
-			rc.Delivered++
-		}
-	}
+	rc.Delivered = r.fanOutLocked(m)
 	e := Entry{Seq: m.seq}
 	if r.keeps {
 		e.Frame = m.frameFor(r, JSON)
@@ -111,35 +108,57 @@ func (r *Room) publish(m *message, key string) (rc Receipt, duplicate bool, err 
 	return rc, false, nil
 }
 
+// fanOutLocked queues m for every member, each in its protocol's frame,
+// made once per protocol; a raw sender does not get its own message back.
+// It returns how many members it was queued for. The caller holds r.mu.
+func (r *Room) fanOutLocked(m *message) (delivered int) {
+	for _, mb := range r.members {
+		if mb.c == m.sender && m.rawSender {
+			continue
+		}
+		if mb.c.send(m.frameFor(r, mb.c.cfg.Protocol)) {
+			delivered++
+		}
+	}
+	return delivered
+}
+
 func (r *Room) hasLocked(c *Client) bool {
 	_, ok := r.index[c]
 	return ok
 }
 
-// add makes c a member; it returns the member count, or an error when the
-// room is full. The caller holds r.mu.
-func (r *Room) addLocked(c *Client, maxMembers int) (int, error) {
+// add makes c a member, joined at, unless the room is full (errRoomFull).
+// The caller holds r.mu.
+func (r *Room) addLocked(c *Client, maxMembers int, at time.Time) error {
 	if maxMembers > 0 && len(r.members) >= maxMembers {
-		return 0, errRoomFull
+		return errRoomFull
 	}
 	r.index[c] = len(r.members)
-	r.members = append(r.members, member{c: c, joinedAt: time.Now()})
-	return len(r.members), nil
+	r.members = append(r.members, member{c: c, joinedAt: at})
+	return nil
 }
 
-// removeLocked takes c out of the room; it reports whether c was a member.
-func (r *Room) removeLocked(c *Client) bool {
+// removeLocked takes c out of the room; ok is false when c was not a
+// member. The caller holds r.mu.
+func (r *Room) removeLocked(c *Client) (gone member, ok bool) {
 	i, ok := r.index[c]
 	if !ok {
-		return false
+		return gone, false
 	}
+	gone = r.members[i]
 	last := len(r.members) - 1
 	r.members[i] = r.members[last]
 	r.index[r.members[i].c] = i
 	r.members[last] = member{}
 	r.members = r.members[:last]
 	delete(r.index, c)
-	return true
+	return gone, true
+}
+
+// cluster is the member as a cluster records it.
+func (m member) cluster() ClusterMember {
+	return ClusterMember{Member: m.c.member(), RemoteAddr: m.c.RemoteAddr, JoinedAt: m.joinedAt}
 }
 
 // broadcastLocked queues f for every member but skip and every raw member.

@@ -47,7 +47,7 @@ func TestJoinWhileStoppingIsUnavailable(t *testing.T) {
 	if got := conn.written(); !bytes.Contains([]byte(got), []byte(`"id":"j1"`)) {
 		t.Fatalf("written: %q, want the frame's id", got)
 	}
-	if _, ok := h.Room("r"); ok {
+	if _, ok, _ := h.Room("r"); ok {
 		t.Fatal("the room exists: the join went through")
 	}
 }

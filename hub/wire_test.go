@@ -580,7 +580,7 @@ func TestWireFragmented(t *testing.T) {
 				c.expectClose(1000, "")
 				c.expectEOF()
 				c.nc.Close()
-				wireWaitFor(t, "room r gone", func() bool { _, ok := s.hub.Room("r"); return !ok })
+				wireWaitFor(t, "room r gone", func() bool { _, ok, _ := s.hub.Room("r"); return !ok })
 			})
 		}
 	})
@@ -659,7 +659,7 @@ func TestWireCloseHandshake(t *testing.T) {
 				c.expectEOF()
 				c.nc.Close()
 				wireWaitNoClients(t, s)
-				if _, ok := s.hub.Room("r"); ok {
+				if _, ok, _ := s.hub.Room("r"); ok {
 					t.Fatal("room r outlived its only member")
 				}
 			})
@@ -679,7 +679,7 @@ func TestWireCloseHandshake(t *testing.T) {
 			if f := member.Expect("presence"); f.Str("event") != "leave" || f.Str("client") != c.ID {
 				t.Fatalf("presence: %v", f)
 			}
-			if d, ok := s.hub.Room("r"); !ok || d.Seq != 0 || d.Members != 1 {
+			if d, ok, _ := s.hub.Room("r"); !ok || d.Seq != 0 || d.Members != 1 {
 				t.Fatalf("room r: %+v %v; the publish after the close frame was handled", d, ok)
 			}
 		})
@@ -710,15 +710,15 @@ func TestWireAbruptDisconnect(t *testing.T) {
 				if f := member.Expect("presence"); f.Str("event") != "leave" || f.Str("client") != c.ID || f.Num("members") != 1 {
 					t.Fatalf("presence: %v", f)
 				}
-				wireWaitFor(t, "room gone removed", func() bool { _, ok := s.hub.Room("gone"); return !ok })
+				wireWaitFor(t, "room gone removed", func() bool { _, ok, _ := s.hub.Room("gone"); return !ok })
 				wireWaitFor(t, "one client left", func() bool { return s.hub.ClientCount() == 1 })
-				if d, ok := s.hub.Room("shared"); !ok || d.Members != 1 || d.Clients[0].ID != member.ID {
+				if d, ok, _ := s.hub.Room("shared"); !ok || d.Members != 1 || d.Clients[0].ID != member.ID {
 					t.Fatalf("room shared: %+v %v", d, ok)
 				}
 
 				member.Conn.Close() // gorilla's Close sends no close frame
 				wireWaitNoClients(t, s)
-				wireWaitFor(t, "room shared removed", func() bool { _, ok := s.hub.Room("shared"); return !ok })
+				wireWaitFor(t, "room shared removed", func() bool { _, ok, _ := s.hub.Room("shared"); return !ok })
 			})
 		}
 
@@ -872,7 +872,7 @@ func TestWireManyClients(t *testing.T) {
 		if got := s.hub.ClientCount(); got != clients {
 			t.Fatalf("%d clients, want %d", got, clients)
 		}
-		if d, ok := s.hub.Room("many"); !ok || d.Members != clients {
+		if d, ok, _ := s.hub.Room("many"); !ok || d.Members != clients {
 			t.Fatalf("room: %d members %v", d.Members, ok)
 		}
 		pub := cs[0]
@@ -900,7 +900,7 @@ func TestWireManyClients(t *testing.T) {
 				}
 			}
 		}
-		if d, _ := s.hub.Room("many"); d.Seq != messages {
+		if d, _, _ := s.hub.Room("many"); d.Seq != messages {
 			t.Fatalf("room seq %d, want %d", d.Seq, messages)
 		}
 	})
