@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caddyrooms/caddyrooms/internal/redistest"
+	"github.com/caddyrooms/caddyrooms/internal/wstest"
 )
 
 // TestClusterOrderAcrossNodes: publishers on three nodes send at once; a
@@ -255,5 +256,50 @@ func TestClusterReload(t *testing.T) {
 			t.Fatalf("after renaming node a: %+v, want alice on a2 and 2 members", d)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestClusterJoinAfterIdle: nodes that have had no client for longer than
+// the broker's probe interval (5 s) still take joins and messages.
+func TestClusterJoinAfterIdle(t *testing.T) {
+	rd := redistest.Start(t)
+	nodes := startNodes(t, rd.URL(), "a", "b")
+	time.Sleep(12 * time.Second) // idle: the subscriptions are probed
+	alice, _ := joinOn(t, nodes[0], "late", "alice")
+	bob, _ := joinOn(t, nodes[1], "late", "bob")
+	if f := alice.publish("hello", "1"); f.Type() != "ack" {
+		t.Fatalf("alice's publish after the idle time: %v", f)
+	}
+	for _, m := range []*member{alice, bob} {
+		if f := m.nextMessage(); dataOf(t, f) != `"hello"` {
+			t.Fatalf("%s: %v", m, f)
+		}
+	}
+}
+
+// TestClusterConcurrentFirstJoins: the first members of a room on two
+// nodes join at the same moment; both are answered, and the room works.
+func TestClusterConcurrentFirstJoins(t *testing.T) {
+	rd := redistest.Start(t)
+	nodes := startNodes(t, rd.URL(), "a", "b")
+	for round := range 5 {
+		room := fmt.Sprintf("both-%d", round)
+		ms := make([]*member, 2)
+		for i, n := range nodes {
+			ms[i] = &member{t: t, node: n, room: room, user: fmt.Sprintf("u%d", i)}
+			ms[i].Client = wstest.Dial(t, n.URL("ws")+"/free?user="+ms[i].user, nil)
+			ms[i].ExpectWelcome("")
+		}
+		for _, m := range ms { // both joins on the wire before either answer
+			m.Send(map[string]any{"type": "join", "room": room, "id": "j"})
+		}
+		for _, m := range ms {
+			if j := m.ExpectSkipping("joined", "presence"); j.Str("room") != room {
+				t.Fatalf("%s: %v", m, j)
+			}
+		}
+		if f := ms[0].publish("x", "p"); f.Type() != "ack" {
+			t.Fatalf("round %d: publish: %v", round, f)
+		}
 	}
 }
