@@ -25,9 +25,15 @@ if [ ! -x bin/caddy ]; then
 fi
 
 pids=()
-stop() {
+stop() { # each Caddy closes its connections (1001); one that hangs is killed after 15 s
 	trap - INT TERM EXIT
-	[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+	[ ${#pids[@]} -eq 0 ] && return
+	kill "${pids[@]}" 2>/dev/null || true
+	for _ in $(seq 150); do
+		kill -0 "${pids[@]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "${pids[@]}" 2>/dev/null || true
 	wait
 }
 trap stop INT TERM EXIT
