@@ -174,6 +174,11 @@ func TestClusterAdmin(t *testing.T) {
 	if def := h.Hubs["default"]; !h.Up || def["state"] != "up" || def["node"] != "b" {
 		t.Fatalf("GET /rooms-cluster on b: %+v", h)
 	}
+	m := metScrape(t, a)
+	if m[`caddy_rooms_broker_up{hub="default"}`] != 1 || m["caddy_rooms_broker_pubsub_lag_seconds_count"] < 1 {
+		t.Fatalf("node a's broker metrics: up %v, lag observations %v", m[`caddy_rooms_broker_up{hub="default"}`],
+			m["caddy_rooms_broker_pubsub_lag_seconds_count"])
+	}
 }
 
 // TestClusterResumeOnAnotherNode: a client that left one node resumes on

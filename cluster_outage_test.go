@@ -113,6 +113,12 @@ func TestClusterRedisRestart(t *testing.T) {
 	for _, r := range readers {
 		r.collect(acked, refused, 20*time.Second)
 	}
+	if m := metScrape(t, nodes[0]); m[`caddy_rooms_broker_errors_total{op="publish"}`] < 1 {
+		t.Fatalf("node a counted no failed publish: %v", m)
+	}
+	waitFor(t, 10*time.Second, "caddy_rooms_broker_up 1 again", func() bool {
+		return metScrape(t, nodes[0])[`caddy_rooms_broker_up{hub="default"}`] == 1
+	})
 }
 
 // TestClusterOnRedisCluster: rooms spread over the slots of a 3-master
