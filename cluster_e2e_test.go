@@ -174,6 +174,10 @@ func TestClusterAdmin(t *testing.T) {
 	if def := h.Hubs["default"]; !h.Up || def["state"] != "up" || def["node"] != "b" {
 		t.Fatalf("GET /rooms-cluster on b: %+v", h)
 	}
+	out, err = exec.Command(b.Bin, "rooms", "cluster", "--address", fmt.Sprintf("127.0.0.1:%d", b.AdminPort)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "default  b     up") {
+		t.Fatalf("caddy rooms cluster: %v\n%s", err, out)
+	}
 	m := metScrape(t, a)
 	if m[`caddy_rooms_broker_up{hub="default"}`] != 1 || m["caddy_rooms_broker_pubsub_lag_seconds_count"] < 1 {
 		t.Fatalf("node a's broker metrics: up %v, lag observations %v", m[`caddy_rooms_broker_up{hub="default"}`],

@@ -3,6 +3,8 @@ package caddyrooms_test
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,6 +96,10 @@ func TestClusterRedisRestart(t *testing.T) {
 		var e struct{ Error string }
 		return a.Status == 503 && json.Unmarshal(a.Body, &e) == nil && e.Error != ""
 	})
+	out, err := exec.Command(nodes[1].Bin, "rooms", "cluster", "--address", fmt.Sprintf("127.0.0.1:%d", nodes[1].AdminPort)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), " down ") {
+		t.Fatalf("caddy rooms cluster while Redis is down: %v, want exit status 1\n%s", err, out)
+	}
 	rd.Restart()
 	back := time.Now()
 	waitFor(t, 15*time.Second, "a publish acked after Redis came back", func() bool {

@@ -23,24 +23,9 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "rooms",
-		Usage: "list|show|history|publish|kick|empty [--address <interface>] [--config <path> [--adapter <name>]] [--hub <name>] [--json]",
+		Usage: "list|show|history|publish|kick|empty|cluster [--address <interface>] [--config <path> [--adapter <name>]] [--hub <name>] [--json]",
 		Short: "Lists and manages the rooms of a running Caddy",
-		Long: `
-Talks to the admin API of a running Caddy (admin.api.rooms) to list rooms,
-show a room's clients and recent messages, publish, disconnect, empty a room.
-
-  caddy rooms list [--prefix <p>] [--after <room>] [--limit <n>]
-  caddy rooms show <room>
-  caddy rooms history <room> [--since <seq>] [--limit <n>]
-  caddy rooms publish <room> [<json>]     (the JSON data; from stdin when absent or -)
-  caddy rooms kick <room> <client> [--reconnect]
-  caddy rooms empty <room>
-
-The admin endpoint is --address if given, else the admin address of the
---config file (adapted with --adapter), else localhost:2019, as for
-'caddy reload' and 'caddy stop'. --hub names a hub other than 'default'.
-Output is a table for people; --json prints the API's JSON for scripts.
-`,
+		Long:  roomsLong,
 		CobraFunc: func(cmd *cobra.Command) {
 			pf := cmd.PersistentFlags()
 			pf.String("address", "", "The address of the admin API endpoint, if not the default")
@@ -67,7 +52,7 @@ Output is a table for people; --json prints the API's JSON for scripts.
 			}
 			kick.Flags().Bool("reconnect", false, "Close with 1008, after which the client reconnects")
 
-			cmd.AddCommand(list, historyCommand(), kick,
+			cmd.AddCommand(list, historyCommand(), clusterCommand(), kick,
 				&cobra.Command{
 					Use:   "show <room>",
 					Short: "Shows a room and its clients",
@@ -90,6 +75,25 @@ Output is a table for people; --json prints the API's JSON for scripts.
 		},
 	})
 }
+
+// roomsLong is the help text of `caddy rooms`.
+const roomsLong = `
+Talks to the admin API of a running Caddy (admin.api.rooms) to list rooms,
+show a room's clients and recent messages, publish, disconnect, empty a room.
+
+  caddy rooms list [--prefix <p>] [--after <room>] [--limit <n>]
+  caddy rooms show <room>
+  caddy rooms history <room> [--since <seq>] [--limit <n>]
+  caddy rooms publish <room> [<json>]     (the JSON data; from stdin when absent or -)
+  caddy rooms kick <room> <client> [--reconnect]
+  caddy rooms empty <room>
+  caddy rooms cluster                     (the broker's health; exit status 1 while it is down)
+
+The admin endpoint is --address if given, else the admin address of the
+--config file (adapted with --adapter), else localhost:2019, as for
+'caddy reload' and 'caddy stop'. --hub names a hub other than 'default'.
+Output is a table for people; --json prints the API's JSON for scripts.
+`
 
 // joinedFormat is how `show` prints when a client joined: local time, with
 // its zone.
