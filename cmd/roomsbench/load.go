@@ -57,6 +57,29 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 		}
 	}
 
+	publishers, w, err := runWindow(ctx, cfg, s, recv, clients, begin, prog)
+	if err != nil {
+		return nil, err
+	}
+
+	res := newResult(cfg, "load")
+	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
+	res.ConnectSeconds = connectTime.Seconds()
+	res.Publishers = publishers
+	res.fillLoad(s, cfg, w.drained)
+	if cfg.slow > 0 {
+		res.SlowClosed = slowClosedByServer(clients, 2*time.Second)
+	}
+	res.fillWindow(s, cfg, w)
+	if cfg.reader != "gorilla" {
+		res.fillLoop(&recv.self, w.clientGCs)
+	}
+	return res, nil
+}
+
+// runWindow starts the publishers, measures the window and the drain, and
+// stops the publishing. It returns how many publishers ran.
+func runWindow(ctx context.Context, cfg *config, s *stats, recv *receiver, clients []*client, begin time.Time, prog *progress) (int, loadWindow, error) {
 	// The client's own collections would stall the loop: its hot path does
 	// not allocate, and what the rest allocates in one run is small, so
 	// the collector rests from the first publish to the end of the drain
@@ -76,25 +99,12 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 	gcBefore := gcCycles()
 	w, err := measureWindow(ctx, cfg, s, prog)
 	if err != nil {
-		return nil, err
+		return 0, w, err
 	}
 	s.closing.Store(true)
 	pubWait(&pubs, time.Second) // publishers stop at the window's end unless stuck in a write
 	w.clientGCs = gcCycles() - gcBefore
-
-	res := newResult(cfg, "load")
-	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
-	res.ConnectSeconds = connectTime.Seconds()
-	res.Publishers = publishers
-	res.fillLoad(s, cfg, w.drained)
-	if cfg.slow > 0 {
-		res.SlowClosed = slowClosedByServer(clients, 2*time.Second)
-	}
-	res.fillWindow(s, cfg, w)
-	if cfg.reader != "gorilla" {
-		res.fillLoop(&recv.self, w.clientGCs)
-	}
-	return res, nil
+	return publishers, w, nil
 }
 
 // loopPublishers makes the busy loop's publisher of each room with a

@@ -14,10 +14,10 @@ import (
 // receiver reads the sockets of every fast client from one goroutine with a
 // level-triggered epoll set of its own and parses the frames itself: one
 // read system call per ready socket and no goroutine switch per message.
-// gorilla still dials, joins and writes. The epoll descriptor is itself
-// registered with Go's netpoller, so the goroutine parks like any network
-// reader instead of blocking an OS thread in epoll_wait (which makes the
-// runtime hand its P back and forth on every wait).
+// gorilla dials and joins. While clients connect, the loop parks in Go's
+// netpoller (the epoll descriptor is registered with it) and leaves the
+// processor to the dialers; once the load starts it busy-polls and
+// publishes too (busyloop.go).
 type receiver struct {
 	cfg  *config
 	s    *stats
