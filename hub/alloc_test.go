@@ -46,7 +46,7 @@ func TestHotPathAllocations(t *testing.T) {
 
 // The bounds of TestHotPathAllocations.
 const (
-	maxAllocsPerPublish  = 20
+	maxAllocsPerPublish  = 16
 	maxAllocsPerDelivery = 0.05
 )
 
