@@ -42,7 +42,7 @@ func TestAppendClientFrame(t *testing.T) {
 func TestFillLoop(t *testing.T) {
 	tests := []struct {
 		name     string
-		idle     time.Duration // of each 10 µs turn
+		busy     time.Duration // of each 10 µs turn
 		cycle    time.Duration
 		late     time.Duration
 		cpu      float64
@@ -51,13 +51,13 @@ func TestFillLoop(t *testing.T) {
 		wantWhy  []string
 		wantFlag bool
 	}{
-		{"kept up", 8 * time.Microsecond, 10 * time.Microsecond, 20 * time.Microsecond, 1, 0, 0, nil, false},
-		{"busy", time.Microsecond, 10 * time.Microsecond, 0, 1, 0, 0, []string{"had work 90%"}, true},
-		{"slow cycles", 8 * time.Microsecond, 5 * time.Millisecond, 0, 1, 0, 0, []string{"cycles 5"}, true},
-		{"off its core", 8 * time.Microsecond, 10 * time.Microsecond, 0, 0.9, 0, 0, []string{"off its core 10%"}, true},
-		{"late and behind", 8 * time.Microsecond, 10 * time.Microsecond, 2 * time.Millisecond, 1, 3, 0,
+		{"kept up", 2 * time.Microsecond, 10 * time.Microsecond, 20 * time.Microsecond, 1, 0, 0, nil, false},
+		{"busy", 9 * time.Microsecond, 10 * time.Microsecond, 0, 1, 0, 0, []string{"had work 90%"}, true},
+		{"slow cycles", 2 * time.Microsecond, 5 * time.Millisecond, 0, 1, 0, 0, []string{"cycles 5"}, true},
+		{"off its core", 2 * time.Microsecond, 10 * time.Microsecond, 0, 0.9, 0, 0, []string{"off its core 10%"}, true},
+		{"late and behind", 2 * time.Microsecond, 10 * time.Microsecond, 2 * time.Millisecond, 1, 3, 0,
 			[]string{"publishes 2000 µs late", "3 publishes skipped"}, true},
-		{"collected", 8 * time.Microsecond, 10 * time.Microsecond, 0, 1, 0, 2, []string{"2 garbage collections"}, true},
+		{"collected", 2 * time.Microsecond, 10 * time.Microsecond, 0, 1, 0, 2, []string{"2 garbage collections"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestFillLoop(t *testing.T) {
 				l.cycle.Record(tt.cycle)
 				l.late.Record(tt.late)
 				l.wallNanos.Add(int64(10 * time.Microsecond))
-				l.idleNanos.Add(int64(tt.idle))
+				l.busyNanos.Add(int64(tt.busy))
 			}
 			r := &result{ClientCPUShare: tt.cpu, PublishesBehind: tt.behind}
 			r.fillLoop(&l, tt.gcs)
