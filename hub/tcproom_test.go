@@ -57,8 +57,8 @@ func TestGoroutinesPerDelivery(t *testing.T) {
 	waitWritten(clients)
 	before := runtime.NumGoroutine()
 	for i := 0; i < 100; i++ {
-		if _, n, ok := h.Publish("room", []byte(`{"n":1}`)); !ok || n != 50 {
-			t.Fatalf("delivered %d of 50", n)
+		if p, ok, err := h.Publish("room", []byte(`{"n":1}`)); !ok || err != nil || p.Delivered != 50 {
+			t.Fatalf("delivered %d of 50 (%v)", p.Delivered, err)
 		}
 	}
 	waitWritten(clients)
