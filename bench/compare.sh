@@ -2,18 +2,23 @@
 # bench/compare.sh: caddyrooms side by side with Nchan and Socket.IO 4 on this
 # machine, with the same load client (cmd/roomsbench), each server pinned to
 # core 0 and the client to core 1 (see shared/PEERS.md). Every scenario runs
-# --reps times per server, interleaved across servers, and one Markdown table
-# with the median per scenario and server is printed at the end.
+# --reps times per server, interleaved across servers (so that the machine's
+# noise falls on every server alike), and one Markdown table with the median
+# per scenario and server is printed at the end; cmd/benchcharts then draws
+# deliveries.svg, latency.svg and memory.svg from the results. The machine's
+# load average and top processes are logged before every scenario (noise.log),
+# and each result records the other processes' CPU during its run.
 #
 # Usage: bench/compare.sh [options]
 #   --quick            short runs (1 s warm-up, 3 s measured) and a coarser
 #                      rate sweep
 #   --only LIST        scenarios to run, comma-separated, from:
-#                      light,sweep,p99,bigroom,idle,slow (default: all)
+#                      light,sweep,p99,p300,bigroom,idle,slow (default: all)
 #   --skip LIST        servers to leave out, from: ours,ours-raw,nchan,socketio
 #   --reps N           runs per scenario and server (default 3)
 #   --duration D       measured time of one run, e.g. 5s (overrides --quick's)
-#   --out DIR          keep configs, logs and raw results in DIR
+#   --out DIR          keep configs, logs, raw results and charts in DIR
+#   --charts DIR       also copy the charts into DIR
 #   --no-install       do not apt-get/npm install anything that is missing
 #   -h, --help         this text
 #
@@ -27,7 +32,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
 
 quick=0
-only="light,sweep,p99,bigroom,idle,slow"
+only="light,sweep,p99,p300,bigroom,idle,slow"
+charts=""
 skip=""
 reps=3
 duration=""
@@ -44,6 +50,7 @@ while [[ $# -gt 0 ]]; do
 	--reps) reps="$2"; shift ;;
 	--duration) duration="$2"; shift ;;
 	--out) out="$2"; shift ;;
+	--charts) charts="$2"; shift ;;
 	--no-install) install=0 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -204,8 +211,8 @@ if [[ $want_ours == 1 || $want_raw == 1 ]]; then
 	log "building caddy (no -race) into $work"
 	(cd "$ROOT" && go build -o "$work/caddy" ./cmd/caddy)
 fi
-log "building roomsbench"
-(cd "$ROOT" && go build -o "$work/roomsbench" ./cmd/roomsbench)
+log "building roomsbench and benchcharts"
+(cd "$ROOT" && go build -o "$work/roomsbench" ./cmd/roomsbench && go build -o "$work/benchcharts" ./cmd/benchcharts)
 
 # ---- servers and their client targets -------------------------------------
 
@@ -256,10 +263,11 @@ bench() {
 		log "$server died during $scenario"
 		exit 1
 	fi
-	line=$(jq -c --arg s "$scenario" --arg v "$server" --argjson r "$rep" '. + {scenario:$s, server:$v, rep:$r}' <<<"$line")
+	line=$(jq -c --arg s "$scenario" --arg v "$server" --argjson r "$rep" --arg l "$(cut -d' ' -f1-3 /proc/loadavg)" \
+		'. + {scenario:$s, server:$v, rep:$r, loadavg:$l}' <<<"$line")
 	echo "$line" >>"$results"
 	jq -r '"\(.scenario) \(.server) #\(.rep): " + (if .failed then "FAILED" else
-		"\(.deliveries_per_sec // 0 | floor)/s lost \(.lost // 0) p99 \(.p99_ms // 0)ms rss/conn \(.rss_per_conn_bytes // 0 | floor) client \(.client_cpu_share // 0 | .*100 | floor)% other \(.other_cpu_share // 0 | .*100 | floor)%" end)' <<<"$line" >&2
+		"\(.deliveries_per_sec // 0 | floor)/s lost \(.lost // 0) p50 \(.p50_ms // 0) p99 \(.p99_ms // 0) p99.9 \(.p999_ms // 0)ms rss/conn \(.rss_per_conn_bytes // 0 | floor) client busy \(.client_busy_share // 0 | .*100 | floor)% other \(.other_cpu_share // 0 | .*100 | floor)% load \(.loadavg)" + (if .client_limited then " CLIENT-LIMITED: \(.client_limit_why)" else "" end) end)' <<<"$line" >&2
 	echo "$line"
 }
 
@@ -267,6 +275,7 @@ common=(-warmup "$warmup" -duration "$duration")
 
 scenario_light() { fresh "$1"; bench light "$1" "$2" -clients 1000 -rooms 10 -rate 10 -size 100 "${common[@]}" >/dev/null; }
 scenario_p99() { fresh "$1"; bench p99 "$1" "$2" -clients 1000 -rooms 10 -rate 100 -size 100 "${common[@]}" >/dev/null; }
+scenario_p300() { fresh "$1"; bench p300 "$1" "$2" -clients 1000 -rooms 10 -rate 300 -size 100 "${common[@]}" >/dev/null; }
 scenario_bigroom() { fresh "$1"; bench bigroom "$1" "$2" -clients 5000 -rooms 1 -rate 20 -size 100 "${common[@]}" >/dev/null; }
 scenario_idle() { fresh "$1"; bench idle "$1" "$2" -idle -clients 10000 -rooms 100 -warmup 3s >/dev/null; }
 scenario_slow() {
@@ -285,7 +294,7 @@ scenario_slow() {
 # The result is the highest delivered rate of a step without loss; "capped"
 # marks a sweep that passed its last step (the server may do more).
 scenario_sweep() {
-	local server=$1 rep=$2 rate line retry best=0 best_client=0 prev=0 capped=true
+	local server=$1 rep=$2 rate line retry best=0 best_client=false prev=0 capped=true
 	for rate in "${sweep_rates[@]}"; do
 		fresh "$server"
 		line=$(bench "sweep-$rate" "$server" "$rep" -clients 1000 -rooms 10 -rate "$rate" -size 100 "${common[@]}")
@@ -298,7 +307,7 @@ scenario_sweep() {
 		fi
 		if [[ $(jq -r '.lost // 1' <<<"$line") == 0 ]] && (($(step_rate "$line") > best)); then
 			best=$(step_rate "$line")
-			best_client=$(jq -r '.client_cpu_share // 0' <<<"$line")
+			best_client=$(jq -r '.client_limited // false' <<<"$line")
 		fi
 		if sweep_stops "$line" "$prev"; then
 			capped=false
@@ -307,7 +316,7 @@ scenario_sweep() {
 		prev=$(step_rate "$line")
 	done
 	jq -cn --arg v "$server" --argjson r "$rep" --argjson b "$best" --argjson c "$best_client" --argjson capped "$capped" \
-		'{scenario:"sweep", server:$v, rep:$r, max_no_loss_per_sec:$b, client_cpu_share:$c, capped:$capped}' >>"$results"
+		'{scenario:"sweep", server:$v, rep:$r, max_no_loss_per_sec:$b, client_limited:$c, capped:$capped}' >>"$results"
 	log "sweep $server #$rep: highest no-loss rate $best deliveries/s"
 }
 
@@ -334,14 +343,24 @@ secs() { # 3s -> 3, 1m -> 60, 500ms -> 0
 }
 
 scenarios=()
-for s in light sweep p99 bigroom idle slow; do
+for s in light sweep p99 p300 bigroom idle slow; do
 	has "$only" "$s" && scenarios+=("$s")
 done
 [[ ${#scenarios[@]} -gt 0 ]] || { log "--only $only names no scenario"; exit 2; }
 
 log "servers: ${servers[*]}; scenarios: ${scenarios[*]}; $reps reps of ${duration} (warm-up $warmup); work folder $work"
+# noise: the load average and the busiest processes, into noise.log.
+noise() {
+	{
+		echo "== $(date -u +%H:%M:%S) $*: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+		top -bn1 -w 160 | sed -n '7,14p'
+	} >>"$work/noise.log" 2>/dev/null || true
+}
+
+noise "before the runs"
 for s in "${scenarios[@]}"; do
 	for rep in $(seq "$reps"); do
+		noise "$s #$rep"
 		for server in "${servers[@]}"; do
 			"scenario_$s" "$server" "$rep"
 		done
@@ -381,7 +400,9 @@ echo "$rule"
 for s in "${scenarios[@]}"; do
 	case $s in
 	light)
-		row "light: 1k clients, 10 rooms, 10 msg/s/room, 100 B: p99 ms" light p99_ms 1 2
+		row "light (~10k deliveries/s): 1k clients, 10 rooms, 10 msg/s/room, 100 B: p50 ms" light p50_ms 1 2
+		row "light: p99 ms" light p99_ms 1 2
+		row "light: p99.9 ms" light p999_ms 1 2
 		row "light: server CPU s per 1M deliveries" light cpu_s_per_million 1 2
 		row "light: lost deliveries" light lost 1 0
 		;;
@@ -395,9 +416,18 @@ for s in "${scenarios[@]}"; do
 		row "~100k deliveries/s: server CPU s per 1M deliveries" p99 cpu_s_per_million 1 2
 		row "~100k deliveries/s: lost deliveries" p99 lost 1 0
 		;;
+	p300)
+		row "~300k deliveries/s (1k clients, 10 rooms, 300 msg/s/room): p50 ms" p300 p50_ms 1 2
+		row "~300k deliveries/s: p99 ms" p300 p99_ms 1 2
+		row "~300k deliveries/s: p99.9 ms" p300 p999_ms 1 2
+		row "~300k deliveries/s: server CPU s per 1M deliveries" p300 cpu_s_per_million 1 2
+		row "~300k deliveries/s: lost deliveries" p300 lost 1 0
+		;;
 	bigroom)
 		row "one room of 5,000 at 20 msg/s (~100k/s): deliveries/s" bigroom deliveries_per_sec 1 0
+		row "one room of 5,000: p50 ms" bigroom p50_ms 1 2
 		row "one room of 5,000: p99 ms" bigroom p99_ms 1 2
+		row "one room of 5,000: p99.9 ms" bigroom p999_ms 1 2
 		row "one room of 5,000: lost deliveries" bigroom lost 1 0
 		row "one room of 5,000: seconds to connect and join all" bigroom connect_s 1 1
 		;;
@@ -417,6 +447,17 @@ row "other processes' CPU during the load runs, cores (noise)" "" other_cpu_shar
 echo
 jq -rs --arg top "${sweep_rates[-1]}" '[.[] | select(.scenario == "sweep" and .capped) | .server] | unique
 	| if length > 0 then "Sweep: \(join(", ")) passed the highest rate tried (\($top) msg/s per room): the real limit is higher." else empty end' "$results"
-jq -rs '[.[] | select(.scenario == "sweep" and .client_cpu_share > 0.85) | .server] | unique
-	| if length > 0 then "Sweep: the load client used over 85% of its core at the best step of \(join(", ")): that rate may be the client'"'"'s limit, not the server'"'"'s." else empty end' "$results"
+jq -rs '[.[] | select(.scenario == "sweep" and .client_limited) | .server] | unique
+	| if length > 0 then "Sweep: the load client reported itself as a possible limit at the best step of \(join(", ")): that rate may be the client'"'"'s limit, not the server'"'"'s." else empty end' "$results"
+jq -rs '[.[] | select(.client_limited and .scenario != "sweep" and (.scenario | startswith("sweep-") | not)) | "\(.scenario)/\(.server) #\(.rep): \(.client_limit_why)"]
+	| if length > 0 then "The load client reported itself as a possible limit in: " + join("; ") else empty end' "$results"
 echo "Other processes on the machine used up to $(jq -s '[.[] | .other_cpu_share // 0] | max * 100 | floor' "$results")% of a core during a run (the host is shared: repeat when that is high). Raw results: $results"
+
+"$work/benchcharts" -in "$results" -out "$work" >/dev/null
+log "charts: $work/deliveries.svg, $work/latency.svg, $work/memory.svg"
+if [[ -n $charts ]]; then
+	mkdir -p "$charts"
+	cp "$work"/*.svg "$charts"/
+	log "charts copied into $charts"
+fi
+echo "Load average and top processes before each scenario: $work/noise.log"

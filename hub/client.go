@@ -52,6 +52,10 @@ type Client struct {
 	// message it has not finished (monotonic nanoseconds); 0 when none.
 	incompleteSince atomic.Int64
 	polled          *polled // the poller's record, when it reads the connection
+	// writer is writeLoop as a func value, made once: a go statement on a
+	// method call would allocate a closure at every start of the writer,
+	// which at one frame per write is once per delivery.
+	writer func()
 }
 
 func newClient(h *Hub, cfg *Config, conn net.Conn, id, user, remote string) *Client {
@@ -158,7 +162,10 @@ func (c *Client) slowCutOff(reason string, queued int) {
 func (c *Client) startWriterLocked() {
 	if !c.writing && c.conn != nil {
 		c.writing = true
-		go c.writeLoop()
+		if c.writer == nil {
+			c.writer = c.writeLoop
+		}
+		go c.writer()
 	}
 }
 

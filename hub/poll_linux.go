@@ -50,6 +50,16 @@ type polled struct {
 	buffered net.Conn
 	busy     atomic.Bool // a goroutine is reading the connection
 	ended    atomic.Bool
+
+	// What a wake-up runs, made once at registration: closures made at
+	// each wake-up would allocate at each. A read's buffer and result
+	// travel in the fields below, which only the goroutine of the current
+	// wake-up touches, and not after it rearms the socket.
+	serve  func()             // readReady
+	readFn func(uintptr) bool // one read of ioBuf into ioN, ioErr
+	ioBuf  []byte
+	ioN    int
+	ioErr  error
 }
 
 // A reading goroutine borrows a small buffer, and a large one only when a
@@ -112,6 +122,7 @@ func pollConn(c *Client, r *reader) bool {
 		return false
 	}
 	pc := &polled{p: p, c: c, r: r, rc: rc, buffered: buffered, gen: p.gen.Add(1)}
+	pc.serve, pc.readFn = pc.readReady, pc.readFD
 	if err := rc.Control(func(fd uintptr) { pc.fd = int32(fd) }); err != nil {
 		return false
 	}
@@ -185,13 +196,14 @@ func pollableFD(fd int) (syscall.RawConn, error) {
 // loop waits for readable sockets and starts a reading goroutine for each.
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
+	var n int
+	wait := func(fd uintptr) bool { // made once: one per wake-up would allocate
+		var err error
+		n, err = unix.EpollWait(int(fd), events, 0)
+		return err == nil && n > 0 // else wait until the set is readable
+	}
 	for {
-		var n int
-		err := p.ep.Read(func(fd uintptr) bool {
-			var err error
-			n, err = unix.EpollWait(int(fd), events, 0)
-			return err == nil && n > 0 // else wait until the set is readable
-		})
+		err := p.ep.Read(wait)
 		if err != nil {
 			time.Sleep(10 * time.Millisecond) // cannot happen: the set is never closed
 			continue
@@ -199,7 +211,7 @@ func (p *poller) loop() {
 		for _, ev := range events[:n] {
 			pc := p.lookup(ev.Fd, uint32(ev.Pad))
 			if pc != nil && pc.busy.CompareAndSwap(false, true) {
-				go pc.readReady()
+				go pc.serve()
 			}
 		}
 	}
@@ -207,6 +219,10 @@ func (p *poller) loop() {
 
 // ctl adds or rearms the socket in the epoll set, one-shot: each wake-up
 // is served by one goroutine, which rearms the socket when it is done.
+//
+// (Its closure is made at each call: the next wake-up, on another
+// goroutine, may begin as soon as the socket is rearmed, before this call
+// has read its result, so the result cannot live in the record.)
 func (pc *polled) ctl(op int) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: pc.fd, Pad: int32(pc.gen)}
 	var cerr error
@@ -294,16 +310,20 @@ func (pc *polled) rearm() {
 
 // read is one non-blocking read of the socket, around Go's poller.
 func (pc *polled) read(buf []byte) (int, error) {
-	var n int
-	var rerr error
-	err := pc.rc.Read(func(fd uintptr) bool {
-		n, rerr = unix.Read(int(fd), buf)
-		return true // never wait in Go's poller
-	})
+	pc.ioBuf, pc.ioN, pc.ioErr = buf, 0, nil
+	err := pc.rc.Read(pc.readFn)
+	n, rerr := pc.ioN, pc.ioErr
+	pc.ioBuf, pc.ioErr = nil, nil
 	if err != nil {
 		return 0, err
 	}
 	return max(n, 0), rerr
+}
+
+// readFD is read's work on the descriptor.
+func (pc *polled) readFD(fd uintptr) bool {
+	pc.ioN, pc.ioErr = unix.Read(int(fd), pc.ioBuf)
+	return true // never wait in Go's poller
 }
 
 // end stops polling the connection and disconnects it; the first call wins.

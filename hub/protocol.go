@@ -40,10 +40,20 @@ func validRoom(name string) bool {
 	return len(name) <= MaxRoomName && utf8.ValidString(name)
 }
 
-// jsonString appends s as a JSON string.
+// jsonString appends s as a JSON string. Printable ASCII that needs no
+// escape (connection ids always are, room names and request ids mostly)
+// is copied as it is, which is what json.Marshal would write, without its
+// allocation: a publish writes several such strings.
 func jsonString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // never fails for a string
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // never fails for a string
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // envelope helps build a JSON object frame by frame field.
@@ -187,26 +197,13 @@ func appendMembers(b []byte, ms []Member) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = plainString(append(b, `{"client":`...), m.Client)
+		b = jsonString(append(b, `{"client":`...), m.Client)
 		if m.User != "" {
-			b = plainString(append(b, `,"user":`...), m.User)
+			b = jsonString(append(b, `,"user":`...), m.User)
 		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
-}
-
-// plainString is jsonString without its cost for the common case, printable
-// ASCII that needs no escape (connection ids always are).
-func plainString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return jsonString(b, s)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // membersFrame answers a `members` request with one page; next, when set,

@@ -15,7 +15,7 @@ import (
 // the queue is empty; then it exits. After the close frame it closes the
 // connection's write side and signals done.
 func (c *Client) writeLoop() {
-	bufs := buffersPool.Get().(*net.Buffers)
+	bufs := buffersPool.Get().(*iovecs)
 	defer buffersPool.Put(bufs)
 	written := 0 // bytes of the last batch written and still counted
 	for {
@@ -112,7 +112,17 @@ func (c *Client) writeFailed(err error) {
 	}
 }
 
-var buffersPool = sync.Pool{New: func() any { return new(net.Buffers) }}
+// iovecs is a writer's vector of frames for one writev. net.Buffers.WriteTo
+// consumes the slice it is called on, so the vector keeps its backing
+// array apart (arr) and writes a copy of the header (v) that lives in the
+// same pooled object: a copy on the writer's stack would escape to the
+// heap through WriteTo, one allocation per write.
+type iovecs struct {
+	arr [][]byte
+	v   net.Buffers
+}
+
+var buffersPool = sync.Pool{New: func() any { return new(iovecs) }}
 
 // writeChunk bounds the bytes of one write: each write has write_timeout
 // to finish, so a connection that takes a large batch slowly but steadily
@@ -121,7 +131,7 @@ const writeChunk = 256 << 10
 
 // write sends frames, which are not the queue's, in writes of at most
 // writeChunk bytes.
-func (c *Client) write(bufs *net.Buffers, frames []*Frame) error {
+func (c *Client) write(bufs *iovecs, frames []*Frame) error {
 	_, err := c.writeChunks(bufs, frames, false)
 	return err
 }
@@ -129,7 +139,7 @@ func (c *Client) write(bufs *net.Buffers, frames []*Frame) error {
 // writeCounted sends a batch of the queue's frames; their bytes leave the
 // budget as they are written, the last chunk's (written) when the writer
 // next takes the lock, so that a batch of one chunk takes it once.
-func (c *Client) writeCounted(bufs *net.Buffers, batch []*Frame) (written int, err error) {
+func (c *Client) writeCounted(bufs *iovecs, batch []*Frame) (written int, err error) {
 	return c.writeChunks(bufs, batch, true)
 }
 
@@ -137,7 +147,7 @@ func (c *Client) writeCounted(bufs *net.Buffers, batch []*Frame) (written int, e
 // frame may be larger), each bounded by write_timeout, so that a
 // connection that takes a large batch slowly but steadily is not taken
 // for a stalled one. It reports the bytes of the last chunk.
-func (c *Client) writeChunks(bufs *net.Buffers, frames []*Frame, counted bool) (last int, err error) {
+func (c *Client) writeChunks(bufs *iovecs, frames []*Frame, counted bool) (last int, err error) {
 	c.hub.obs.Written(time.Since(frames[0].at))
 	for len(frames) > 0 {
 		if counted && last > 0 { // a chunk before: out of the budget now
@@ -160,18 +170,18 @@ func (c *Client) writeChunks(bufs *net.Buffers, frames []*Frame, counted bool) (
 
 // writeFrames sends frames in one system call where the connection allows
 // it (writev on TCP), or as one coalesced buffer otherwise (TLS, streams).
-func (c *Client) writeFrames(bufs *net.Buffers, batch []*Frame) error {
+func (c *Client) writeFrames(bufs *iovecs, batch []*Frame) error {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 		return err
 	}
 	if _, ok := c.conn.(*net.TCPConn); ok {
-		v := (*bufs)[:0]
+		arr := bufs.arr[:0]
 		for _, f := range batch {
-			v = append(v, f.b)
+			arr = append(arr, f.b)
 		}
-		*bufs = v[:0]
-		_, err := v.WriteTo(c.conn)
-		clear((*bufs)[:cap(*bufs)])
+		bufs.arr, bufs.v = arr[:0], arr
+		_, err := bufs.v.WriteTo(c.conn)
+		clear(arr)
 		return err
 	}
 	return c.writeCoalesced(batch)

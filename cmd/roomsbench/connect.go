@@ -20,6 +20,7 @@ type client struct {
 	room  int
 	slow  bool
 	conn  *wsConn // nil when the connect failed
+	rc    *rconn  // its socket in the epoll receiver, once handed over
 
 	lastCounter int // the last payload counter received (receiver only)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,14 +57,10 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 		}
 	}
 
-	var pubs sync.WaitGroup
-	publishers := startPublishers(ctx, cfg, s, clients, begin, &pubs)
-	w, err := measureWindow(ctx, cfg, s, prog)
+	publishers, w, err := runWindow(ctx, cfg, s, recv, clients, begin, prog)
 	if err != nil {
 		return nil, err
 	}
-	s.closing.Store(true)
-	pubWait(&pubs, time.Second) // publishers stop at the window's end unless stuck in a write
 
 	res := newResult(cfg, "load")
 	res.Connected, res.ConnectErrors, res.FirstConnectError = cs.connected, cs.failed, cs.firstErr
@@ -73,7 +71,52 @@ func runLoad(ctx context.Context, cfg *config) (*result, error) {
 		res.SlowClosed = slowClosedByServer(clients, 2*time.Second)
 	}
 	res.fillWindow(s, cfg, w)
+	if cfg.reader != "gorilla" {
+		res.fillLoop(&recv.self, w.clientGCs)
+	}
 	return res, nil
+}
+
+// runWindow starts the publishers, measures the window and the drain, and
+// stops the publishing. It returns how many publishers ran.
+func runWindow(ctx context.Context, cfg *config, s *stats, recv *receiver, clients []*client, begin time.Time, prog *progress) (int, loadWindow, error) {
+	// The client's own collections would stall the loop: its hot path does
+	// not allocate, and what the rest allocates in one run is small, so
+	// the collector rests from the first publish to the end of the drain
+	// (a run reports any that still happened).
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+
+	var pubs sync.WaitGroup
+	var publishers int
+	if cfg.reader == "gorilla" {
+		publishers = startPublishers(ctx, cfg, s, clients, begin, &pubs)
+	} else {
+		lp := loopPublishers(cfg, s, clients, begin)
+		publishers = len(lp)
+		recv.startBusy(lp)
+	}
+	gcBefore := gcCycles()
+	w, err := measureWindow(ctx, cfg, s, prog)
+	if err != nil {
+		return 0, w, err
+	}
+	s.closing.Store(true)
+	pubWait(&pubs, time.Second) // publishers stop at the window's end unless stuck in a write
+	w.clientGCs = gcCycles() - gcBefore
+	return publishers, w, nil
+}
+
+// loopPublishers makes the busy loop's publisher of each room with a
+// connected fast client.
+func loopPublishers(cfg *config, s *stats, clients []*client, begin time.Time) []*loopPublisher {
+	var pubs []*loopPublisher
+	for r := 0; r < cfg.rooms; r++ {
+		if cl := pickPublisher(clients, r); cl != nil && cl.rc != nil {
+			pubs = append(pubs, newLoopPublisher(cfg, s, cl, cl.rc, begin))
+		}
+	}
+	return pubs
 }
 
 // fillWindow records the CPU that the window took, of this process, the
@@ -117,15 +160,22 @@ type loadWindow struct {
 	clientWall    float64   // seconds
 	busy          float64   // the machine's busy CPU seconds
 	recvBefore    uint64    // payloads received before the window
+	clientGCs     uint64    // garbage collections of this process
 	drained       time.Duration
 }
+
+// readingLead is how long before the window the usage readings start.
+const readingLead = 50 * time.Millisecond
 
 // measureWindow waits out the warmup, then measures until the window's end
 // and the drain; it stops the progress display.
 func measureWindow(ctx context.Context, cfg *config, s *stats, prog *progress) (loadWindow, error) {
 	var w loadWindow
 	prog.setPhase("warmup")
-	if !sleepUntil(ctx, time.Unix(0, s.start.Load())) {
+	// The readings take a few milliseconds of the client's processor (the
+	// server's children are found by reading every /proc/PID/stat): done
+	// just before the window, they stall none of its deliveries.
+	if !sleepUntil(ctx, time.Unix(0, s.start.Load()-int64(readingLead))) {
 		return w, ctx.Err()
 	}
 	if cfg.pid != 0 {
@@ -133,6 +183,9 @@ func measureWindow(ctx context.Context, cfg *config, s *stats, prog *progress) (
 	}
 	clientBefore, measureStart := selfCPUSeconds(), time.Now()
 	busyBefore, _ := machineBusySeconds()
+	if !sleepUntil(ctx, time.Unix(0, s.start.Load())) {
+		return w, ctx.Err()
+	}
 	w.recvBefore = s.receivedTotal.Load()
 	prog.setPhase("measure")
 	if !sleepUntil(ctx, time.Unix(0, s.end.Load())) {

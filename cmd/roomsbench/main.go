@@ -125,7 +125,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.dialTimeout, "dial-timeout", 10*time.Second, "timeout of one connect (TCP, WebSocket handshake and join)")
 	fs.IntVar(&cfg.dialers, "dialers", 64, "concurrent connects")
 	fs.BoolVar(&cfg.quiet, "q", false, "no progress lines on stderr")
-	fs.StringVar(&cfg.reader, "reader", "epoll", "receive path: epoll (one goroutine, cheap) or gorilla (a goroutine per client)")
+	fs.StringVar(&cfg.reader, "reader", "epoll", "receive path: epoll (one busy-polling loop reads every socket and publishes) or gorilla (a goroutine per client, publishers on timers)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

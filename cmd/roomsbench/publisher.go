@@ -49,17 +49,7 @@ func (s *stats) publish(ctx context.Context, cfg *config, cl *client, begin time
 		frame = cfg.target.appendPublish(frame[:0], room, payload)
 		// Count before writing: the first deliveries may arrive before the
 		// write returns.
-		s.publishedTotal.Add(1)
-		if s.inWindow(t) {
-			owed := s.receivers[cl.room].Load()
-			if !cfg.target.echoesSender {
-				owed--
-			}
-			s.published.Add(1)
-			if owed > 0 {
-				s.expected.Add(uint64(owed))
-			}
-		}
+		s.notePublish(cfg, cl.room, t)
 		if err := cl.conn.writeText(frame); err != nil {
 			if !s.closing.Load() {
 				s.publishErrors.Add(1)
@@ -68,5 +58,23 @@ func (s *stats) publish(ctx context.Context, cfg *config, cl *client, begin time
 			return
 		}
 		next = next.Add(interval)
+	}
+}
+
+// notePublish counts a publish to room sent at t (unix nanoseconds) and,
+// when it is measured, the deliveries it is owed. Call it before the write:
+// the first deliveries may arrive before the write returns.
+func (s *stats) notePublish(cfg *config, room int, t int64) {
+	s.publishedTotal.Add(1)
+	if !s.inWindow(t) {
+		return
+	}
+	owed := s.receivers[room].Load()
+	if !cfg.target.echoesSender {
+		owed--
+	}
+	s.published.Add(1)
+	if owed > 0 {
+		s.expected.Add(uint64(owed))
 	}
 }

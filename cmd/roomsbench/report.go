@@ -66,6 +66,19 @@ type result struct {
 	// in cores: well above 0 means the run was disturbed and should be
 	// repeated (the host is shared).
 	OtherCPUShare float64 `json:"other_cpu_share"`
+
+	// What the busy loop measured of itself (-reader epoll): the share of
+	// the time it had work, its cycles (a turn and any time off the
+	// processor before it), how late publishes
+	// left, and whether all that makes the client a possible limit.
+	ClientBusyShare  float64 `json:"client_busy_share,omitempty"`
+	LoopCycleP999us  float64 `json:"loop_cycle_p999_us,omitempty"`
+	LoopCycleMaxUs   float64 `json:"loop_cycle_max_us,omitempty"`
+	PublishLateP99us float64 `json:"publish_late_p99_us,omitempty"`
+	PublishLateMaxUs float64 `json:"publish_late_max_us,omitempty"`
+	ClientGCs        uint64  `json:"client_gcs"`
+	ClientLimited    bool    `json:"client_limited"`
+	ClientLimitWhy   string  `json:"client_limit_why,omitempty"`
 }
 
 func newResult(cfg *config, mode string) *result {
@@ -163,6 +176,7 @@ func (r *result) print(w io.Writer) {
 			fmt.Fprintf(w, "  server: %.2f CPU s (%.2f s per million deliveries), RSS %s\n",
 				r.ServerCPUSeconds, r.CPUSecPerMillion, mib(r.ServerRSSBytes))
 		}
+		r.printLoop(w)
 	}
 	if r.Disconnects > 0 || r.PublishErrors > 0 || r.FirstError != "" {
 		fmt.Fprintf(w, "  disconnects %d, publish errors %d; first: %s\n", r.Disconnects, r.PublishErrors, r.FirstError)
@@ -170,3 +184,15 @@ func (r *result) print(w io.Writer) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// printLoop writes what the busy loop measured of itself.
+func (r *result) printLoop(w io.Writer) {
+	if r.LoopCycleMaxUs == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  client loop: work %.0f%% of the time, cycles p99.9 %.0f µs (max %.0f), publishes p99 %.0f µs late (max %.0f), %d GCs\n",
+		100*r.ClientBusyShare, r.LoopCycleP999us, r.LoopCycleMaxUs, r.PublishLateP99us, r.PublishLateMaxUs, r.ClientGCs)
+	if r.ClientLimited {
+		fmt.Fprintf(w, "  THE CLIENT MAY HAVE BEEN THE LIMIT: %s\n", r.ClientLimitWhy)
+	}
+}
