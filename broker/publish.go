@@ -20,10 +20,11 @@ func (r *Redis) Publish(room string, msg hub.ClusterMessage, key string, require
 	if requireMembers {
 		require = "1"
 	}
+	limits := r.limitsOf(room)
 	ctx, cancel := r.op()
 	defer cancel()
 	res, err := publishScript.Run(ctx, r.client, []string{k.meta, k.hist, k.members, keyKey},
-		key, require, newEpoch(), r.opt.History.Size, ms(r.opt.History.TTL), k.channel,
+		key, require, newEpoch(), limits.Size, ms(limits.TTL), k.channel,
 		msg.From, flags(msg), msg.Data, ms(hub.MinKeyTTL)).Slice()
 	if err != nil {
 		return hub.Receipt{}, false, false, r.fail("publish", err)
@@ -41,6 +42,19 @@ func (r *Redis) Publish(room string, msg hub.ClusterMessage, key string, require
 		return hub.Receipt{Seq: uint64(num(res[1])), Delivered: int(num(res[2]))}, false, true, nil
 	}
 	return hub.Receipt{}, false, false, r.fail("publish", errWire)
+}
+
+// limitsOf is what a publish numbers room with when Redis has no numbering
+// for it (a room first numbered by a server publish, or Redis restarted
+// empty): the limits of the room's local members if it has any here, else
+// Options.History.
+func (r *Redis) limitsOf(room string) hub.HistoryLimits {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rs := r.rooms[room]; rs != nil {
+		return rs.limits
+	}
+	return r.opt.History
 }
 
 // Receipt answers a keyed publish with the receipt the room keeps for key.

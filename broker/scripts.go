@@ -65,6 +65,12 @@ var joinScript = redis.NewScript(luaCreate + `
 create(KEYS[1], KEYS[2], ARGV[4], ARGV[5], ARGV[6])
 redis.call('PERSIST', KEYS[1])
 local added = redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2])
+if added == 0 and string.match(redis.call('HGET', KEYS[3], ARGV[1]), '^[^\n]*') ~= ARGV[8] then
+  -- recorded again by another node name (a reload renamed this node):
+  -- the record moves; the old name's set keeps a stale id its sweep drops
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('SADD', KEYS[6], ARGV[1])
+end
 if added == 1 then
   redis.call('ZADD', KEYS[4], 0, ARGV[1])
   redis.call('SADD', KEYS[6], ARGV[1])
@@ -110,7 +116,8 @@ local n, u = counts(KEYS[1], KEYS[2], KEYS[4])
 return {n, u}
 `)
 
-// sweepScript forgets a node's members of a room but those listed. KEYS:
+// sweepScript forgets a node's members of a room but those listed (and
+// those recorded since by another node name). KEYS:
 // meta, members, ids, users, node set. ARGV: channel, node, min key ttl
 // ms, ids to keep... Returns the room's member count after.
 var sweepScript = redis.NewScript(luaCreate + luaRemove + `
@@ -119,7 +126,7 @@ for i = 4, #ARGV do kept[ARGV[i]] = true end
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
   if not kept[id] then
     local rec = redis.call('HGET', KEYS[2], id)
-    if rec then
+    if rec and string.match(rec, '^[^\n]*') == ARGV[2] then
       local user = string.match(rec, '^[^\n]*\n[^\n]*\n[^\n]*\n(.*)$') or ''
       remove(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], id, user, ARGV[1], ARGV[2])
     else

@@ -21,10 +21,16 @@ type roomSeq struct {
 
 	gone atomic.Bool // the room has no local members any more
 
-	mu      sync.Mutex
-	ready   bool   // the position is known (Join returned)
-	epoch   string // the position: epoch and last seq delivered
-	last    uint64
+	// sinkMu is held around every call to the sink for the room, so that
+	// the hub hears of one room from one goroutine at a time. It is never
+	// taken by Join (which runs under the hub's room lock, while the sink's
+	// methods wait for that lock): only mu is.
+	sinkMu sync.Mutex
+
+	mu      sync.Mutex           // guards the fields below; never held around a sink call
+	ready   bool                 // the position is known (Join returned)
+	epoch   string               // the position: epoch and last seq delivered
+	last    uint64               // written under both locks once ready
 	pending []hub.ClusterMessage // arrived before the position was known
 }
 
@@ -34,21 +40,35 @@ type roomSeq struct {
 func (r *Redis) setPosition(rs *roomSeq, pos hub.Position) {
 	rs.mu.Lock()
 	rs.epoch, rs.last, rs.ready = pos.Epoch, pos.Seq, true
-	pending := rs.pending
-	rs.pending = nil
+	pending := len(rs.pending) > 0
 	rs.mu.Unlock()
-	if len(pending) == 0 {
+	if !pending {
 		return
 	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
+		rs.sinkMu.Lock()
+		defer rs.sinkMu.Unlock()
+		r.flushPending(rs)
+	}()
+}
+
+// flushPending sequences what arrived before rs's position was known, if
+// it is known now; it reports whether it is. It runs under rs.sinkMu.
+func (r *Redis) flushPending(rs *roomSeq) bool {
+	rs.mu.Lock()
+	ready, pending := rs.ready, rs.pending
+	if ready {
+		rs.pending = nil
+	}
+	rs.mu.Unlock()
+	if ready {
 		for _, m := range pending {
 			r.sequence(rs, m)
 		}
-	}()
+	}
+	return ready
 }
 
 // deliver hands on a message of rs's channel in seq order.
@@ -57,20 +77,36 @@ func (r *Redis) deliver(rs *roomSeq, m hub.ClusterMessage, at time.Time) {
 	if r.drop != nil && r.drop(rs.room, m.Seq) {
 		return
 	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	switch {
-	case rs.gone.Load():
-	case !rs.ready:
-		rs.pending = append(rs.pending, m)
-	default:
-		r.sequence(rs, m)
+	rs.sinkMu.Lock()
+	defer rs.sinkMu.Unlock()
+	if rs.gone.Load() {
+		return
 	}
+	if !r.flushPending(rs) {
+		rs.mu.Lock()
+		if rs.ready { // became ready meanwhile: its goroutine flushes both
+			rs.mu.Unlock()
+			r.flushPending(rs)
+			r.sequence(rs, m)
+			return
+		}
+		rs.pending = append(rs.pending, m)
+		rs.mu.Unlock()
+		return
+	}
+	r.sequence(rs, m)
+}
+
+// advance moves rs to epoch and seq (under both locks: readers hold one).
+func (rs *roomSeq) advance(epoch string, seq uint64) {
+	rs.mu.Lock()
+	rs.epoch, rs.last = epoch, seq
+	rs.mu.Unlock()
 }
 
 // sequence delivers m if it is the next of rs, after the missing ones
 // (from the stream) if it is further on; it drops what was delivered. It
-// runs under rs.mu.
+// runs under rs.sinkMu.
 func (r *Redis) sequence(rs *roomSeq, m hub.ClusterMessage) {
 	if rs.gone.Load() || m.Seq <= rs.last {
 		return
@@ -79,12 +115,12 @@ func (r *Redis) sequence(rs *roomSeq, m hub.ClusterMessage) {
 		return
 	}
 	r.sink.Deliver(rs.room, m)
-	rs.last = m.Seq
+	rs.advance(rs.epoch, m.Seq)
 }
 
 // repair delivers the messages after rs.last up to upTo from the stream;
 // when the stream no longer has them all, the room resyncs. It returns
-// whether rs is now at upTo. It runs under rs.mu.
+// whether rs is now at upTo. It runs under rs.sinkMu.
 func (r *Redis) repair(rs *roomSeq, upTo uint64) bool {
 	ctx, cancel := r.op()
 	defer cancel()
@@ -102,18 +138,18 @@ func (r *Redis) repair(rs *roomSeq, upTo uint64) bool {
 	for _, m := range msgs {
 		r.sink.Deliver(rs.room, m)
 	}
-	rs.last = upTo
+	rs.advance(rs.epoch, upTo)
 	r.obs.GapRepaired(len(msgs))
 	return true
 }
 
 // resync tells the hub that rs's local members missed messages that
 // cannot be handed again, and moves rs to the position given. It runs
-// under rs.mu.
+// under rs.sinkMu.
 func (r *Redis) resync(rs *roomSeq, epoch string, seq uint64) {
 	r.log.Warn("room resynced: its messages could not all be delivered", zap.String("room", rs.room),
 		zap.Uint64("from_seq", rs.last), zap.Uint64("to_seq", seq))
-	rs.epoch, rs.last = epoch, seq
+	rs.advance(epoch, seq)
 	r.obs.Resynced()
 	r.sink.Resync(rs.room)
 }
@@ -173,9 +209,12 @@ func (r *Redis) check(rooms []*roomSeq) {
 	}
 	for i, rs := range rooms {
 		pos := position(cmds[i].Val())
+		rs.sinkMu.Lock()
 		rs.mu.Lock()
+		ready := rs.ready
+		rs.mu.Unlock()
 		switch {
-		case rs.gone.Load() || !rs.ready || pos.Epoch == "":
+		case rs.gone.Load() || !ready || pos.Epoch == "":
 			// no numbering: Redis lost the room, and the recovery that
 			// records this node's members again checks it then
 		case pos.Epoch != rs.epoch:
@@ -183,7 +222,7 @@ func (r *Redis) check(rooms []*roomSeq) {
 		case pos.Seq > rs.last:
 			r.repair(rs, pos.Seq)
 		}
-		rs.mu.Unlock()
+		rs.sinkMu.Unlock()
 	}
 }
 

@@ -105,8 +105,8 @@ func (r *Redis) dispatch(channel, payload string) {
 	case 'p':
 		r.presence(rs, payload[1:])
 	case 'e':
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
+		rs.sinkMu.Lock()
+		defer rs.sinkMu.Unlock()
 		if !rs.gone.Load() {
 			r.sink.Emptied(rs.room)
 		}
@@ -123,8 +123,8 @@ func (r *Redis) presence(rs *roomSeq, payload string) {
 	if p.node == r.node {
 		return
 	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
+	rs.sinkMu.Lock()
+	defer rs.sinkMu.Unlock()
 	if !rs.gone.Load() {
 		r.sink.RemotePresence(rs.room, p.event, p.member, p.counts)
 	}
@@ -151,8 +151,8 @@ func (r *Redis) kickLocal(room, client string, code int) bool {
 	rs := r.rooms[room]
 	r.mu.Unlock()
 	if rs != nil {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
+		rs.sinkMu.Lock()
+		defer rs.sinkMu.Unlock()
 	}
 	return r.sink.KickLocal(room, client, code)
 }
