@@ -37,7 +37,9 @@ class RoomsEvent extends Event {
  * (the server's 4xxx codes): 4000 disconnected by the operator, 4003 the
  * route's room refused the connection for good, 4008 too many errors.
  * Any other code (1001 server stopping, 1006 connection lost, 1008 send
- * queue full or pong timeout, ...) is followed by a reconnect. */
+ * queue full or pong timeout, 1012 the node missed messages of a room
+ * (a cluster: the reconnect resumes), 1013 the broker is unreachable, ...)
+ * is followed by a reconnect. */
 export function isFinalCloseCode(code) {
   return code >= 4000 && code <= 4999;
 }
