@@ -99,7 +99,7 @@ func connectOne(ctx context.Context, cfg *config, cl *client) error {
 	if cfg.pathPrefix != "" {
 		path = cfg.pathPrefix + room
 	}
-	c, err := dial(ctx, cfg.baseURL+path, opt)
+	c, err := dial(ctx, cfg.clientURL(cl)+path, opt)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ import (
 type config struct {
 	target      *target
 	baseURL     string
+	urls        []string // -url split at commas; clientURL picks one per client
 	clients     int
 	rooms       int
 	rate        float64 // publishes per second per room
@@ -107,7 +108,7 @@ func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("roomsbench", flag.ContinueOnError)
 	var cfg config
 	targetName := fs.String("target", "json", "server protocol: "+targetNames())
-	fs.StringVar(&cfg.baseURL, "url", "ws://127.0.0.1:8080", "base URL of the server (scheme, host and port)")
+	fs.StringVar(&cfg.baseURL, "url", "ws://127.0.0.1:8080", "base URL of the server (scheme, host and port); several, comma-separated, spread each room's members over them")
 	fs.IntVar(&cfg.clients, "clients", 1000, "number of connections")
 	fs.IntVar(&cfg.rooms, "rooms", 10, "number of rooms; clients are spread over them round-robin")
 	fs.Float64Var(&cfg.rate, "rate", 10, "publishes per second per room (one publisher per room)")
@@ -133,12 +134,16 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	cfg.target = targets[*targetName]
-	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
+	urls, urlErr := parseURLs(cfg.baseURL)
+	cfg.urls = urls
+	if urlErr == nil {
+		cfg.baseURL = urls[0]
+	}
 	switch {
 	case cfg.target == nil:
 		return nil, fmt.Errorf("-target %q: want %s", *targetName, targetNames())
-	case !strings.HasPrefix(cfg.baseURL, "ws://") && !strings.HasPrefix(cfg.baseURL, "wss://"):
-		return nil, fmt.Errorf("-url %q: want ws://HOST:PORT", cfg.baseURL)
+	case urlErr != nil:
+		return nil, urlErr
 	case cfg.clients < 1 || cfg.rooms < 1 || cfg.rooms > cfg.clients:
 		return nil, fmt.Errorf("need 1 <= -rooms <= -clients")
 	case cfg.slow < 0 || cfg.slow > cfg.clients-cfg.rooms:
