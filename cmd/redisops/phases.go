@@ -19,6 +19,9 @@ type phase struct {
 	BytesIn    float64            `json:"bytes_to_redis_per_op"`
 	BytesOut   float64            `json:"bytes_from_redis_per_op"`
 	CPUMicros  float64            `json:"redis_cpu_us_per_op"`
+	// Idle marks a phase of heartbeats: its CPU is mostly Redis's own
+	// timers over the phase, not the operations'.
+	Idle bool `json:"idle"`
 }
 
 // A run is the state of one measurement: the Redis to watch and the
@@ -48,6 +51,7 @@ func (r *run) measure(name string, act func() (int, error)) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	idle := ops == 0
 	time.Sleep(r.settle)
 	after, err := r.rdbSnap()
 	if err != nil {
@@ -60,7 +64,7 @@ func (r *run) measure(name string, act func() (int, error)) error {
 	if ops == 0 {
 		return fmt.Errorf("%s: no operation seen", name)
 	}
-	p := phase{Name: name, Ops: ops, Heartbeats: d.calls["zcount"], Calls: map[string]float64{}}
+	p := phase{Name: name, Ops: ops, Heartbeats: d.calls["zcount"], Calls: map[string]float64{}, Idle: idle}
 	f := float64(ops)
 	for cmd, n := range d.calls {
 		p.Calls[cmd] = float64(n) / f

@@ -123,3 +123,16 @@ func TestPrintTable(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 }
+
+// TestPrintTableIdleCPU leaves the CPU of a heartbeat phase out.
+func TestPrintTableIdleCPU(t *testing.T) {
+	var buf bytes.Buffer
+	printTable(&buf, []phase{
+		{Name: "heartbeat", Ops: 8, Heartbeats: 8, Calls: map[string]float64{"zadd": 2}, Commands: 2, RoundTrips: 3, CPUMicros: 2500, Idle: true},
+		{Name: "leave", Ops: 10, Calls: map[string]float64{"evalsha": 1}, Commands: 1, RoundTrips: 1, CPUMicros: 30},
+	})
+	out := buf.String()
+	if !strings.Contains(out, "| heartbeat | 8 | 2 | ZADD 2 | 3 | 0 | 0 | - | 8 |") || !strings.Contains(out, "| 30.0 | 0 |") {
+		t.Errorf("table:\n%s", out)
+	}
+}
