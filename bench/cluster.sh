@@ -155,12 +155,14 @@ wait_port() { # PORT NAME LOG
 	return 1
 }
 
-# pick_port VAR: a loopback port nothing listens on and not yet handed out.
+# pick_port VAR: a loopback port below the ephemeral range (where outgoing
+# connections take theirs) that nothing listens on and not yet handed out.
 handed_out=" "
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 pick_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (ephemeral_low - 10000)))
 		[[ $handed_out != *" $p "* ]] || continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			handed_out+="$p "
