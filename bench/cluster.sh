@@ -133,6 +133,7 @@ stop_servers() {
 }
 
 cleanup() {
+	trap - EXIT
 	stop_servers
 	if [[ $keep_work == 0 ]]; then
 		rm -rf "$work"
