@@ -37,11 +37,12 @@
 #                      with more, concurrent first joins of a room stalled
 #                      a cluster node's broker; see bench/cluster-results.md)
 #   --out DIR          keep configs, logs and raw results in DIR
-#   --rebuild          build bin/caddy even if it exists
+#   --rebuild          build bin/caddy even if it is up to date
 #   -h, --help         this text
 #
 # Needs go, redis-server, redis-cli, jq, ss and taskset. Builds bin/caddy
-# (without -race) if it is missing; a bin/caddy built with -race is not
+# (without -race) if it is missing or older than a Go source file; a
+# bin/caddy built with -race is not
 # used: a build without it goes into the work folder. Redis is started on a
 # free loopback port without persistence (--save "" --appendonly no); the
 # machine's own Redis is never touched. Every process is stopped by PID on
@@ -274,8 +275,8 @@ proc_cpu() { # PID: utime+stime in seconds
 # ---- builds -----------------------------------------------------------------
 
 caddy="$ROOT/bin/caddy"
-if [[ $rebuild == 1 || ! -x $caddy ]]; then
-	log "building bin/caddy (no -race)"
+if [[ $rebuild == 1 || ! -x $caddy || -n $(find "$ROOT" -name '*.go' -newer "$caddy" -print -quit) ]]; then
+	log "building bin/caddy (no -race): missing, older than the sources, or --rebuild"
 	mkdir -p "$ROOT/bin"
 	(cd "$ROOT" && go build -o bin/caddy ./cmd/caddy)
 elif go version -m "$caddy" | grep -q -- '-race=true'; then
