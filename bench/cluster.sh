@@ -33,9 +33,8 @@
 #   --ops-n N          operations per ops phase (default 1000)
 #   --server-cpus L    taskset CPU list of the servers (default 0)
 #   --client-cpus L    taskset CPU list of the load client (default 1)
-#   --dialers N        concurrent connects of the load client (default 1:
-#                      with more, concurrent first joins of a room stalled
-#                      a cluster node's broker; see bench/cluster-results.md)
+#   --dialers N        concurrent connects of the load client (default 64,
+#                      as roomsbench's own default)
 #   --out DIR          keep configs, logs and raw results in DIR
 #   --rebuild          build bin/caddy even if it is up to date
 #   -h, --help         this text
@@ -53,7 +52,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
 
 quick=0 only="sweep,p99,ops" reps=3 duration="" ops_n="" out="" rebuild=0
-server_cpus=0 client_cpus=1 dialers=1
+server_cpus=0 client_cpus=1 dialers=64
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
