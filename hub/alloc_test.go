@@ -53,8 +53,17 @@ const (
 // publishAllocs returns the mean allocations of one member's publish into
 // a room of members, until every member's writer has written it and exited.
 func publishAllocs(t *testing.T, members, runs int) float64 {
-	cfg := Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}
-	_, clients := tcpRoom(t, members, cfg)
+	_, clients := tcpRoom(t, members, allocConfig)
+	return clientPublishAllocs(t, clients, runs)
+}
+
+// allocConfig is the members' config in the allocation tests: no limit
+// the publishes could meet.
+var allocConfig = Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}
+
+// clientPublishAllocs returns the mean allocations of clients[0]'s publish
+// into the room of clients, until every member has been written.
+func clientPublishAllocs(t *testing.T, clients []*Client, runs int) float64 {
 	r := newReader(clients[0])
 	frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"text":"a hundred bytes of payload, more or less, in a chat room"},"id":"p"}`))
 	buf := make([]byte, len(frame))

@@ -42,10 +42,16 @@ func benchRoom(b testing.TB, n int, history bool) (*Hub, []*Client) {
 	return h, clients
 }
 
-// waitWritten waits until every client's queue is written.
+// waitWritten waits until every client's queue is written; it panics
+// after a minute, so that a writer that never finishes fails the test
+// rather than hangs it.
 func waitWritten(clients []*Client) {
+	deadline := time.Now().Add(time.Minute)
 	for _, c := range clients {
-		for c.Queued() > 0 || c.isWriting() {
+		for i := 0; c.Queued() > 0 || c.isWriting(); i++ {
+			if i%1024 == 0 && time.Now().After(deadline) {
+				panic("client " + c.ID + " is still writing after a minute")
+			}
 			runtime.Gosched()
 		}
 	}

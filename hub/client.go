@@ -106,7 +106,11 @@ func (c *Client) roomsLeft() []string {
 // written included: a frame that would take it over the budget cuts the
 // client off or drops its oldest frames, per Config.SlowClient. A frame
 // is always taken into an empty queue, however large.
-func (c *Client) send(f *Frame) bool {
+func (c *Client) send(f *Frame) bool { return c.sendVia(f, nil) }
+
+// sendVia is send; when w is not nil and c is idle, w writes the frame
+// inline once the caller lets go of the room's lock (inline_write.go).
+func (c *Client) sendVia(f *Frame, w *inlineWrites) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -123,7 +127,9 @@ func (c *Client) send(f *Frame) bool {
 	}
 	c.queue = append(c.queue, f)
 	c.queued += len(f.b)
-	c.startWriterLocked()
+	if !w.claimLocked(c) {
+		c.startWriterLocked()
+	}
 	c.mu.Unlock()
 	return true
 }

@@ -29,9 +29,13 @@ func (h *Hub) Deliver(room string, msg ClusterMessage) {
 		delivered := 0
 		if r.cl != nil && len(r.members) > 0 && msg.Seq > r.seq {
 			r.seq = msg.Seq
+			m.w = getInlineWrites()
 			delivered = r.fanOutLocked(&m)
 		}
 		r.mu.Unlock()
+		if m.w != nil {
+			m.w.flush()
+		}
 		h.obs.Delivered(delivered)
 		return
 	}

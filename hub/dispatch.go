@@ -20,6 +20,26 @@ type reader struct {
 	limiter *rate.Limiter
 	errors  int // consecutive refusals
 	turn    int // messages handled since the goroutine last yielded
+	// pending gathers the members this read's publishes reach, written
+	// once the read's frames are handled (inline_write.go); nil between
+	// reads.
+	pending *inlineWrites
+}
+
+// writes is where this read's publishes gather idle members.
+func (r *reader) writes() *inlineWrites {
+	if r.pending == nil {
+		r.pending = getInlineWrites()
+	}
+	return r.pending
+}
+
+// flushWrites writes the members this read's publishes reached.
+func (r *reader) flushWrites() {
+	if w := r.pending; w != nil {
+		r.pending = nil
+		w.flush()
+	}
 }
 
 // turnMessages bounds the messages one reading goroutine handles before it
@@ -81,6 +101,7 @@ func isTimeout(err error) bool {
 func (r *reader) consume(data []byte) (end bool) {
 	r.c.heard()
 	stop, err := r.fr.feed(data, r)
+	r.flushWrites()
 	if err != nil {
 		r.protocolFailed(err)
 		return true
@@ -130,6 +151,7 @@ func (r *reader) message(op byte, payload []byte) {
 	r.handle(op, payload)
 	if r.turn++; turnMessages > 0 && r.turn >= turnMessages {
 		r.turn = 0
+		r.flushWrites()
 		runtime.Gosched()
 	}
 }
@@ -188,11 +210,12 @@ func (r *reader) dispatch(in *inbound) error {
 		if len(in.Data) == 0 {
 			return newError(CodeMissingData, `"data" is required`)
 		}
-		p, err := h.publishFrom(c, in.Room, in.Data, false, in.Key)
+		w := r.writes()
+		p, err := h.publishFrom(c, in.Room, in.Data, false, in.Key, w)
 		if err != nil {
 			return err
 		}
-		c.send(ackFrame(in.ID, p.Seq, p.Duplicate))
+		c.sendVia(ackFrame(in.ID, p.Seq, p.Duplicate), w)
 		return nil
 	case "":
 		return newError(CodeUnknownType, `"type" is required`)
@@ -214,7 +237,7 @@ func quote(s string) string {
 func (r *reader) relay(op byte, buf []byte) {
 	for _, name := range r.c.Rooms() {
 		data := append([]byte(nil), buf...)
-		_, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary, "")
+		_, err := r.c.hub.publishFrom(r.c, name, data, op == opBinary, "", r.writes())
 		switch {
 		case err == nil:
 		case isUnavailable(err):

@@ -60,6 +60,11 @@ type polled struct {
 	ioBuf  []byte
 	ioN    int
 	ioErr  error
+
+	// An inline write's vector and result (inline_write_linux.go), set
+	// by the client's one writer for the length of the write.
+	writeFn func(uintptr) bool
+	wio     *inlineIO
 }
 
 // A reading goroutine borrows a small buffer, and a large one only when a
@@ -122,7 +127,7 @@ func pollConn(c *Client, r *reader) bool {
 		return false
 	}
 	pc := &polled{p: p, c: c, r: r, rc: rc, buffered: buffered, gen: p.gen.Add(1)}
-	pc.serve, pc.readFn = pc.readReady, pc.readFD
+	pc.serve, pc.readFn, pc.writeFn = pc.readReady, pc.readFD, pc.writeFD
 	if err := rc.Control(func(fd uintptr) { pc.fd = int32(fd) }); err != nil {
 		return false
 	}

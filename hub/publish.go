@@ -20,8 +20,9 @@ type Published struct {
 }
 
 // publishFrom publishes data from c into the room called name; key, when
-// not empty, makes a repeat of the publish a duplicate.
-func (h *Hub) publishFrom(c *Client, name string, data []byte, binary bool, key string) (Published, error) {
+// not empty, makes a repeat of the publish a duplicate. Idle members are
+// gathered in w, for the caller to write inline.
+func (h *Hub) publishFrom(c *Client, name string, data []byte, binary bool, key string, w *inlineWrites) (Published, error) {
 	if len(key) > MaxKey {
 		return Published{}, errKeyTooLong
 	}
@@ -36,7 +37,7 @@ func (h *Hub) publishFrom(c *Client, name string, data []byte, binary bool, key 
 			return Published{}, err
 		}
 	}
-	m := message{sender: c, from: c.ID, rawSender: c.cfg.Protocol == Raw, data: data, binary: binary}
+	m := message{sender: c, from: c.ID, rawSender: c.cfg.Protocol == Raw, data: data, binary: binary, w: w}
 	rc, dup, err := r.publish(&m, key)
 	return h.published(rc, dup, m.ordered), err
 }
@@ -76,8 +77,9 @@ func (h *Hub) PublishKeyed(name string, data json.RawMessage, key string) (p Pub
 		if r == nil {
 			return h.publishToAbsent(name, data, key)
 		}
-		m := message{data: data}
+		m := message{data: data, w: getInlineWrites()}
 		rc, dup, err := r.publish(&m, key)
+		m.w.flush()
 		switch err {
 		case nil:
 			return h.published(rc, dup, m.ordered), true, nil

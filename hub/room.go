@@ -44,6 +44,7 @@ type message struct {
 	seq       uint64
 	json      *Frame
 	raw       *Frame
+	w         *inlineWrites // where idle members are gathered; nil: writer goroutines
 }
 
 func (m *message) frameFor(r *Room, p Protocol) *Frame {
@@ -116,7 +117,7 @@ func (r *Room) fanOutLocked(m *message) (delivered int) {
 		if mb.c == m.sender && m.rawSender {
 			continue
 		}
-		if mb.c.send(m.frameFor(r, mb.c.cfg.Protocol)) {
+		if mb.c.sendVia(m.frameFor(r, mb.c.cfg.Protocol), m.w) {
 			delivered++
 		}
 	}

@@ -12,6 +12,14 @@ import (
 // goroutine reads and discards without allocating.
 func tcpRoom(tb testing.TB, n int, cfg Config) (*Hub, []*Client) {
 	tb.Helper()
+	h, clients, _ := tcpRoomConns(tb, n, cfg, true)
+	return h, clients
+}
+
+// tcpRoomConns is tcpRoom; it also returns each member's far end, which
+// a goroutine reads and discards when discarding is set, else the test.
+func tcpRoomConns(tb testing.TB, n int, cfg Config, discarding bool) (*Hub, []*Client, []net.Conn) {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -19,7 +27,7 @@ func tcpRoom(tb testing.TB, n int, cfg Config) (*Hub, []*Client) {
 	defer ln.Close()
 	h := New(Options{})
 	cfg = cfg.WithDefaults()
-	clients := make([]*Client, n)
+	clients, fars := make([]*Client, n), make([]net.Conn, n)
 	for i := range clients {
 		far, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
@@ -30,14 +38,17 @@ func tcpRoom(tb testing.TB, n int, cfg Config) (*Hub, []*Client) {
 			tb.Fatal(err)
 		}
 		tb.Cleanup(func() { far.Close(); near.Close() })
-		go discard(far)
+		fars[i] = far
+		if discarding {
+			go discard(far)
+		}
 		clients[i] = newClient(h, &cfg, near, "", "", "alloc")
 		if err := h.join(clients[i], "room", ""); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	waitWritten(clients)
-	return h, clients
+	return h, clients, fars
 }
 
 // discard reads c until it fails, into one buffer.

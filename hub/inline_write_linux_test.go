@@ -1,0 +1,170 @@
+package hub
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"runtime/metrics"
+	"strings"
+	"testing"
+	"time"
+)
+
+// polledRoom is tcpRoom with every member's socket read by the poller, as
+// Serve reads a plain connection: what lets the hub write members inline.
+func polledRoom(tb testing.TB, n int, cfg Config) (*Hub, []*Client, []net.Conn) {
+	tb.Helper()
+	h, clients, fars := tcpRoomConns(tb, n, cfg, false)
+	for _, far := range fars {
+		skipFrame(tb, far) // joined
+	}
+	for _, c := range clients {
+		h.wg.Add(1) // as Serve does: the poller disconnects c at its end
+		if !pollConn(c, newReader(c)) {
+			tb.Fatal("the poller did not take a loopback TCP socket")
+		}
+	}
+	return h, clients, fars
+}
+
+// skipFrame reads one short unmasked frame from the server.
+func skipFrame(tb testing.TB, conn net.Conn) {
+	tb.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	defer conn.SetReadDeadline(time.Time{})
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(conn, head); err != nil {
+		tb.Fatal(err)
+	}
+	n := int(head[1])
+	if n == 126 {
+		if _, err := io.ReadFull(conn, head); err != nil {
+			tb.Fatal(err)
+		}
+		n = int(head[0])<<8 | int(head[1])
+	}
+	if _, err := io.ReadFull(conn, make([]byte, n)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// goroutinesCreated is the runtime's count of goroutines started so far.
+func goroutinesCreated(tb testing.TB) uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		tb.Fatal("this Go has no /sched/goroutines-created metric")
+	}
+	return s[0].Value.Uint64()
+}
+
+// TestGoroutinesCreatedPerDelivery checks that a member's publish to idle
+// members starts no writer goroutine: the publisher's goroutine writes
+// each member inline. Were a writer started per delivery, as for members
+// the poller does not read, the count would be 1 per delivery (5,000).
+func TestGoroutinesCreatedPerDelivery(t *testing.T) {
+	const members, publishes = 50, 100
+	_, clients, _ := polledRoom(t, members, Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30})
+	r := newReader(clients[0])
+	frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"n":1},"id":"p"}`))
+	buf := make([]byte, len(frame))
+	before := goroutinesCreated(t)
+	for i := 0; i < publishes; i++ {
+		copy(buf, frame)
+		if r.consume(buf) {
+			t.Fatal("the reader ended")
+		}
+		waitWritten(clients)
+	}
+	created := goroutinesCreated(t) - before
+	t.Logf("%d goroutines started for %d deliveries", created, members*publishes)
+	// the far ends read in goroutines that already run; a socket the
+	// kernel did not take at once may hand a write to a writer, rarely
+	if created > publishes/10 {
+		t.Errorf("%d goroutines started for %d publishes to %d idle members, want almost none", created, publishes, members)
+	}
+}
+
+// TestInlineWriteAfterWriterDeadline checks that an inline write is not
+// refused for the write deadline the writer goroutine left on the socket.
+func TestInlineWriteAfterWriterDeadline(t *testing.T) {
+	_, clients, fars := polledRoom(t, 1, Config{SendQueue: 1 << 20, NoPresence: true, WriteTimeout: 20 * time.Millisecond})
+	c := clients[0]
+	c.send(newFrame(opText, []byte("by the writer"))) // sets a deadline 20 ms on
+	waitWritten(clients)
+	time.Sleep(50 * time.Millisecond) // the deadline passes
+	w := getInlineWrites()
+	if !c.sendVia(newFrame(opText, []byte("inline")), w) {
+		t.Fatal("not queued")
+	}
+	w.flush()
+	if c.isClosing() {
+		t.Fatal("the inline write failed on the writer's old deadline")
+	}
+	waitWritten(clients)
+	want := append(newFrame(opText, []byte("by the writer")).b, newFrame(opText, []byte("inline")).b...)
+	got := make([]byte, len(want))
+	_ = fars[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(fars[0], got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %q (%v), want %q", got, err, want)
+	}
+}
+
+// TestInlinePartialWriteKeepsBytes fills a member's socket with inline
+// writes until the kernel takes only part of one; the rest goes to the
+// writer goroutine, and the member then reads every byte, in order.
+func TestInlinePartialWriteKeepsBytes(t *testing.T) {
+	_, clients, fars := polledRoom(t, 1, Config{SendQueue: 1 << 30, NoPresence: true, WriteTimeout: time.Minute})
+	c := clients[0]
+	var want bytes.Buffer
+	for i := 0; c.QueuedBytes() == 0; i++ { // until a write leaves bytes behind
+		if i == 10000 {
+			t.Fatal("the socket took 10,000 frames without filling")
+		}
+		f := newFrame(opBinary, []byte(strings.Repeat(string(rune('a'+i%26)), 3000+i%7)))
+		want.Write(f.b)
+		w := getInlineWrites()
+		c.sendVia(f, w)
+		w.flush()
+	}
+	got := make([]byte, want.Len())
+	_ = fars[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(fars[0], got); err != nil {
+		t.Fatalf("read %d of %d bytes: %v", len(got), want.Len(), err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("the bytes read are not the frames written, in order")
+	}
+	waitWritten(clients)
+	if c.isClosing() {
+		t.Fatal("the member was cut off")
+	}
+}
+
+func TestUnwritten(t *testing.T) {
+	a, b, c := &Frame{b: []byte("aaa")}, &Frame{b: []byte("bb")}, &Frame{b: []byte("cccc")}
+	batch := []*Frame{a, b, c}
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{
+		{0, []string{"aaa", "bb", "cccc"}},
+		{1, []string{"aa", "bb", "cccc"}},
+		{3, []string{"bb", "cccc"}},
+		{4, []string{"b", "cccc"}},
+		{5, []string{"cccc"}},
+		{8, []string{"c"}},
+		{9, nil},
+	} {
+		var got []string
+		for _, f := range unwritten(batch, tc.n) {
+			got = append(got, string(f.b))
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("after %d bytes: %q, want %q", tc.n, got, tc.want)
+		}
+	}
+	if rest := unwritten(batch, 3); rest[0] != b {
+		t.Error("a whole frame left was copied; it is shared with other members")
+	}
+}
