@@ -20,6 +20,9 @@
 #   --out DIR          keep configs, logs, raw results and charts in DIR
 #   --charts DIR       also copy the charts into DIR
 #   --no-install       do not apt-get/npm install anything that is missing
+#   --caddy PATH       run this caddy binary (built with this module) instead
+#                      of building one from the working tree: to compare two
+#                      commits, one run each, alternated
 #   -h, --help         this text
 #
 # Installs what is missing: nginx with the Nchan module and jq (apt-get), and
@@ -39,6 +42,7 @@ reps=3
 duration=""
 out=""
 install=1
+caddy_bin=""
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
@@ -52,6 +56,7 @@ while [[ $# -gt 0 ]]; do
 	--out) out="$2"; shift ;;
 	--charts) charts="$2"; shift ;;
 	--no-install) install=0 ;;
+	--caddy) caddy_bin="$2"; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -207,7 +212,11 @@ if [[ $want_sio == 1 ]]; then
 	fi
 fi
 
-if [[ $want_ours == 1 || $want_raw == 1 ]]; then
+if [[ -n $caddy_bin && ( $want_ours == 1 || $want_raw == 1 ) ]]; then
+	[[ -x $caddy_bin ]] || { echo "compare.sh: --caddy $caddy_bin: not an executable" >&2; exit 2; }
+	log "using $caddy_bin"
+	cp "$caddy_bin" "$work/caddy"
+elif [[ $want_ours == 1 || $want_raw == 1 ]]; then
 	log "building caddy (no -race) into $work"
 	(cd "$ROOT" && go build -o "$work/caddy" ./cmd/caddy)
 fi
