@@ -8,9 +8,6 @@ import "testing"
 // poller reads, which the publisher writes inline (inline_write.go): the
 // same bounds, so the inline path allocates nothing per delivery either.
 func TestInlineHotPathAllocations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a few hundred loopback connections")
-	}
 	for _, members := range []int{10, 200} {
 		_, clients, fars := polledRoom(t, members, allocConfig)
 		for _, far := range fars {

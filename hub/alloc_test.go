@@ -19,9 +19,6 @@ import "testing"
 // once more per delivery (a closure per writer start, a slice header that
 // escapes per write, a buffer per read) breaks them.
 func TestHotPathAllocations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a few hundred loopback connections")
-	}
 	tests := []struct {
 		name       string
 		members    int

@@ -2,7 +2,9 @@ package hub
 
 import (
 	"errors"
+	"math"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -20,10 +22,21 @@ import (
 // each once at the end: several publishes, and the sender's acks, reach a
 // member in one write.
 
-// inlineMaxClients bounds the members one gathering writes inline; the
-// rest of a big room get writer goroutines, which run on the other
-// processors while the publisher writes its share.
+// inlineMaxClients bounds the members one gathering writes inline when
+// the process has more than one processor (GOMAXPROCS): the rest of a big
+// room get writer goroutines, which run on the other processors while the
+// publisher writes its share. With one processor nothing would run beside
+// the publisher, and a goroutine per member would only add its start and
+// its wait in the run queue: every member is written inline.
 const inlineMaxClients = 256
+
+// inlineLimit is how many members a gathering starting now writes inline.
+func inlineLimit() int {
+	if runtime.GOMAXPROCS(0) == 1 {
+		return math.MaxInt
+	}
+	return inlineMaxClients
+}
 
 // inlineMaxFrames bounds the frames of one inline write (a writev takes
 // at most 1024 buffers); a longer queue goes to the writer.
@@ -33,12 +46,17 @@ const inlineMaxFrames = 64
 // go. It belongs to one goroutine at a time.
 type inlineWrites struct {
 	clients []*Client
+	limit   int      // how many clients it takes (inlineLimit)
 	io      inlineIO // the vector of one write, reused
 }
 
 var inlinePool = sync.Pool{New: func() any { return &inlineWrites{clients: make([]*Client, 0, 64)} }}
 
-func getInlineWrites() *inlineWrites { return inlinePool.Get().(*inlineWrites) }
+func getInlineWrites() *inlineWrites {
+	w := inlinePool.Get().(*inlineWrites)
+	w.limit = inlineLimit()
+	return w
+}
 
 // flush writes every gathered member and puts w back in the pool.
 func (w *inlineWrites) flush() {
@@ -55,7 +73,7 @@ func (w *inlineWrites) flush() {
 // and has just queued a frame. It reports false when a writer goroutine
 // must be started instead.
 func (w *inlineWrites) claimLocked(c *Client) bool {
-	if w == nil || c.writing || c.conn == nil || !c.polled.canWriteInline() || len(w.clients) >= inlineMaxClients {
+	if w == nil || c.writing || c.conn == nil || !c.polled.canWriteInline() || len(w.clients) >= w.limit {
 		return false
 	}
 	c.writing = true

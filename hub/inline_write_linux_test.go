@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"runtime"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -59,29 +60,49 @@ func goroutinesCreated(tb testing.TB) uint64 {
 }
 
 // TestGoroutinesCreatedPerDelivery checks that a member's publish to idle
-// members starts no writer goroutine: the publisher's goroutine writes
-// each member inline. Were a writer started per delivery, as for members
-// the poller does not read, the count would be 1 per delivery (5,000).
+// members starts no writer goroutine for the members written inline: the
+// publisher's goroutine writes them. Were a writer started per delivery,
+// as for members the poller does not read, the count would be 1 per
+// delivery. With more than one processor, members past inlineMaxClients
+// get writer goroutines, to run beside the publisher; with one, none do.
 func TestGoroutinesCreatedPerDelivery(t *testing.T) {
-	const members, publishes = 50, 100
-	_, clients, _ := polledRoom(t, members, Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30})
-	r := newReader(clients[0])
-	frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"n":1},"id":"p"}`))
-	buf := make([]byte, len(frame))
-	before := goroutinesCreated(t)
-	for i := 0; i < publishes; i++ {
-		copy(buf, frame)
-		if r.consume(buf) {
-			t.Fatal("the reader ended")
-		}
-		waitWritten(clients)
-	}
-	created := goroutinesCreated(t) - before
-	t.Logf("%d goroutines started for %d deliveries", created, members*publishes)
-	// the far ends read in goroutines that already run; a socket the
-	// kernel did not take at once may hand a write to a writer, rarely
-	if created > publishes/10 {
-		t.Errorf("%d goroutines started for %d publishes to %d idle members, want almost none", created, publishes, members)
+	const publishes = 20
+	for _, tc := range []struct {
+		name       string
+		members    int
+		procs      int
+		perPublish int // writer goroutines a publish starts
+	}{
+		{"50 members, 2 processors", 50, 2, 0},
+		{"300 members, 1 processor", 300, 1, 0},
+		{"300 members, 2 processors", 300, 2, 300 - inlineMaxClients},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.procs))
+			_, clients, fars := polledRoom(t, tc.members, allocConfig)
+			for _, far := range fars {
+				go discard(far)
+			}
+			r := newReader(clients[0])
+			frame := benchClientFrame([]byte(`{"type":"publish","room":"room","data":{"n":1},"id":"p"}`))
+			buf := make([]byte, len(frame))
+			before := goroutinesCreated(t)
+			for i := 0; i < publishes; i++ {
+				copy(buf, frame)
+				if r.consume(buf) {
+					t.Fatal("the reader ended")
+				}
+				waitWritten(clients)
+			}
+			created := int(goroutinesCreated(t) - before)
+			want := tc.perPublish * publishes
+			t.Logf("%d goroutines started for %d deliveries; %d expected", created, tc.members*publishes, want)
+			// a socket the kernel did not take at once hands its rest to a
+			// writer, rarely: a little room above what is expected
+			if created < want || created > want+publishes/4 {
+				t.Errorf("%d goroutines started for %d publishes to %d idle members, want %d", created, publishes, tc.members, want)
+			}
+		})
 	}
 }
 
