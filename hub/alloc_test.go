@@ -54,10 +54,6 @@ func publishAllocs(t *testing.T, members, runs int) float64 {
 	return clientPublishAllocs(t, clients, runs)
 }
 
-// allocConfig is the members' config in the allocation tests: no limit
-// the publishes could meet.
-var allocConfig = Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}
-
 // clientPublishAllocs returns the mean allocations of clients[0]'s publish
 // into the room of clients, until every member has been written.
 func clientPublishAllocs(t *testing.T, clients []*Client, runs int) float64 {

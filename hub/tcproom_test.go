@@ -51,6 +51,10 @@ func tcpRoomConns(tb testing.TB, n int, cfg Config, discarding bool) (*Hub, []*C
 	return h, clients, fars
 }
 
+// allocConfig is the members' config in the tests that count what a
+// publish costs: no limit the publishes could meet.
+var allocConfig = Config{SendQueue: 1 << 30, NoPresence: true, RateLimit: 1e12, RateBurst: 1 << 30}
+
 // discard reads c until it fails, into one buffer.
 func discard(c net.Conn) {
 	buf := make([]byte, 64<<10)
