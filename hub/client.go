@@ -168,10 +168,7 @@ func (c *Client) slowCutOff(reason string, queued int) {
 func (c *Client) startWriterLocked() {
 	if !c.writing && c.conn != nil {
 		c.writing = true
-		if c.writer == nil {
-			c.writer = c.writeLoop
-		}
-		go c.writer()
+		c.handToWriterLocked()
 	}
 }
 

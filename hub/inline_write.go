@@ -116,26 +116,28 @@ func (c *Client) writeInline(io *inlineIO) {
 	c.wroteInline(batch, n)
 }
 
-// wroteInline accounts for n bytes of batch written: the rest goes back to
-// the head of the queue, for the writer goroutine, which starts if
-// anything waits; else the client is idle again.
+// wroteInline accounts for n bytes of batch written. What the socket did
+// not take goes to a writer goroutine, which writes it before anything
+// queued since: not through the queue, where dropping the oldest frames
+// or a cut-off could drop the tail of a frame half written. Else a writer
+// starts if anything waits, or the client is idle again.
 func (c *Client) wroteInline(batch []*Frame, n int) {
 	rest := unwritten(batch, n)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.queued -= n
-	if len(rest) > 0 {
-		c.queue = append(rest, c.queue...)
-	}
 	clear(batch)
 	if c.spare == nil {
 		c.spare = batch[:0]
 	}
-	if len(c.queue) == 0 && c.final == nil && c.dropped == 0 {
+	switch {
+	case len(rest) > 0:
+		go c.writeFrom(rest) // rare: a socket that took part of a write
+	case len(c.queue) == 0 && c.final == nil && c.dropped == 0:
 		c.writing = false
-		return
+	default:
+		c.handToWriterLocked()
 	}
-	c.handToWriterLocked()
 }
 
 // unwritten is what is left of batch after its first n bytes: nil when

@@ -1,7 +1,10 @@
 package hub
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -188,4 +191,76 @@ func TestUnwritten(t *testing.T) {
 	if rest := unwritten(batch, 3); rest[0] != b {
 		t.Error("a whole frame left was copied; it is shared with other members")
 	}
+}
+
+// TestInlineDropOldestKeepsFramesWhole fills a drop-oldest member's socket
+// through inline writes while it reads nothing, so that frames are
+// dropped while a write is half done, then reads the whole stream: every
+// frame whole, the kept ones in order, the newest kept, the drops told.
+// The tail of a frame the socket took in part is the writer's, never the
+// queue's, so dropping the oldest cannot cut a frame.
+func TestInlineDropOldestKeepsFramesWhole(t *testing.T) {
+	_, clients, fars := polledRoom(t, 1, Config{SendQueue: 64 << 10, SlowClient: DropOldest, NoPresence: true, WriteTimeout: time.Minute})
+	c, far := clients[0], fars[0]
+	const n, size = 5000, 3000 // 15 MB: far more than the socket buffers
+	payload := make([]byte, size)
+	for i := 0; i < n; i++ {
+		binary.BigEndian.PutUint32(payload, uint32(i))
+		w := getInlineWrites()
+		c.sendVia(newFrame(opBinary, payload), w)
+		w.flush()
+	}
+	_ = far.SetReadDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReaderSize(far, 64<<10)
+	last, kept, notices := -1, 0, 0
+	for last != n-1 {
+		op, body, err := readServerFrame(r)
+		if err != nil {
+			t.Fatalf("after %d frames kept (last %d) and %d notices: %v", kept, last, notices, err)
+		}
+		switch op {
+		case opBinary:
+			i := int(binary.BigEndian.Uint32(body))
+			if len(body) != size || i <= last {
+				t.Fatalf("frame %d of %d bytes after frame %d: cut or out of order", i, len(body), last)
+			}
+			last, kept = i, kept+1
+		case opText:
+			if !bytes.Contains(body, []byte(`"code":"`+CodeDropped+`"`)) {
+				t.Fatalf("unexpected frame %s", body)
+			}
+			notices++
+		default:
+			t.Fatalf("unexpected opcode %d", op)
+		}
+	}
+	t.Logf("%d of %d frames kept, %d drop notices", kept, n, notices)
+	if kept == n || notices == 0 {
+		t.Fatalf("%d of %d frames kept and %d drop notices: the test filled nothing", kept, n, notices)
+	}
+}
+
+// readServerFrame reads one unmasked, unfragmented frame from the server.
+func readServerFrame(r *bufio.Reader) (op byte, body []byte, err error) {
+	var head [2]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return 0, nil, err
+	}
+	n := uint64(head[1] & 0x7f)
+	switch n {
+	case 126:
+		var ext [2]byte
+		_, err = io.ReadFull(r, ext[:])
+		n = uint64(binary.BigEndian.Uint16(ext[:]))
+	case 127:
+		var ext [8]byte
+		_, err = io.ReadFull(r, ext[:])
+		n = binary.BigEndian.Uint64(ext[:])
+	}
+	if err != nil || head[0]&0x80 == 0 || head[1]&0x80 != 0 || n > 1<<20 {
+		return 0, nil, fmt.Errorf("bad frame header %x (%v)", head, err)
+	}
+	body = make([]byte, n)
+	_, err = io.ReadFull(r, body)
+	return head[0] & 0x0f, body, err
 }

@@ -14,10 +14,21 @@ import (
 // writeLoop writes everything queued, in as few writes as it can, until
 // the queue is empty; then it exits. After the close frame it closes the
 // connection's write side and signals done.
-func (c *Client) writeLoop() {
+func (c *Client) writeLoop() { c.writeFrom(nil) }
+
+// writeFrom is writeLoop after first, frames that are no longer queued
+// but still counted in the budget: what an inline write left.
+func (c *Client) writeFrom(first []*Frame) {
 	bufs := buffersPool.Get().(*iovecs)
 	defer buffersPool.Put(bufs)
 	written := 0 // bytes of the last batch written and still counted
+	if len(first) > 0 {
+		var err error
+		if written, err = c.writeCounted(bufs, first); err != nil {
+			c.finish(err)
+			return
+		}
+	}
 	for {
 		batch, final, dropped := c.takeBatch(written)
 		written = 0
